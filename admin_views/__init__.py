@@ -1,0 +1,40 @@
+"""Builds the Admin from the schema registry; a few tables add behaviour through a subclass."""
+from pathlib import Path
+
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+
+from app.extensions import db
+from schema import REGISTRY
+from schema.spec import validate_spec
+
+from .audit_log import AuditLogView
+from .documents import DocumentView
+from .generic import SchemaView
+from .home import HomeView
+from .users import AppUserView
+
+BEHAVIOUR = {"document": DocumentView, "app_user": AppUserView, "audit_log": AuditLogView}
+"""Tables whose view adds behaviour (uploads, passwords, history); all others are pure spec."""
+
+
+def build_views(registry=REGISTRY):
+    """Validate every spec (an unknown column fails here, at start-up) and build its view."""
+    views = []
+    for model in registry:
+        validate_spec(model)
+        views.append(BEHAVIOUR.get(model.__tablename__, SchemaView)(model, db))
+    return views
+
+
+def init_app(app, registry=REGISTRY) -> Admin:
+    admin = Admin(
+        app,
+        name=app.config["ESTATE_NAME"],
+        theme=Bootstrap4Theme(base_template="admin/propdesk_base.html", fluid=True),
+        index_view=HomeView(name="首页", url="/admin"),
+        translations_path=str(Path(app.root_path) / "translations"),
+    )
+    admin.add_views(*build_views(registry))
+    app.extensions["propdesk_admin"] = admin
+    return admin

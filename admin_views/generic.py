@@ -1,0 +1,394 @@
+"""The generator: one Flask-Admin ModelView per registered model, configured from its AdminSpec alone.
+
+Everything here is derived; an entity never needs view code to get its list, forms, filters,
+search, sorting, links, export and permissions.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla import filters as sqla_filters
+from flask_admin.helpers import is_form_submitted
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField
+from wtforms.validators import InputRequired, Optional
+
+from schema.spec import AdminSpec, info_of
+
+from . import export as exporting
+from .formatting import display, field_kind, fmt_bool, fmt_date, html_changes
+
+STALE_MESSAGE = "该记录已被他人修改(您编辑的是旧版本),为避免覆盖,本次修改未保存。请刷新页面查看最新内容后重新修改。"
+INTEGRITY_MESSAGE = "保存失败:与已有记录重复(如编号、证件号已存在),或仍被其他记录引用。"
+
+VIEW_PERMISSIONS = {
+    "index_view": "read",
+    "details_view": "read",
+    "create_view": "create",
+    "edit_view": "edit",
+    "delete_view": "delete",
+    "export": "export",
+    "ajax_update": "edit",
+}
+"""Which permission each exposed route needs; a route not listed here (or in a view's
+`extra_permissions`) is refused for everyone: deny by default."""
+
+
+def _relationships(model):
+    return inspect(model).relationships
+
+
+def _many_to_one(model, name) -> bool:
+    rels = _relationships(model)
+    return name in rels and rels[name].direction.name == "MANYTOONE"
+
+
+def _target(model, name):
+    return _relationships(model)[name].mapper.class_
+
+
+def _title_path(model, name) -> str | None:
+    """`building.name` for a relationship whose target names itself by a column."""
+    target = _target(model, name)
+    title = target.__admin__.title if getattr(target, "__admin__", None) else "id"
+    return f"{name}.{title}" if title in inspect(target).column_attrs else None
+
+
+def _link(view, context, obj, name):
+    related = getattr(obj, name)
+    if related is None:
+        return ""
+    endpoint = type(related).__tablename__
+    if not getattr(type(related), "__admin__", None) or not allowed(type(related).__admin__, "read"):
+        return str(related)
+    return Markup(f'<a href="{escape(url_for(endpoint + ".details_view", id=related.id))}">{escape(str(related))}</a>')
+
+
+def allowed(spec: AdminSpec, perm: str) -> bool:
+    """Does the current user's role hold `perm` (a permission or `action:<name>`) on this entity?"""
+    if not getattr(current_user, "is_authenticated", False):
+        return False
+    user_roles = current_user.roles
+    if perm.startswith("action:"):
+        name = perm.split(":", 1)[1]
+        if name == "delete":
+            return spec.roles.allows("delete", user_roles)
+        return bool(frozenset(spec.actions.get(name, ())) & user_roles)
+    return spec.roles.allows(perm, user_roles)
+
+
+def _date_filters(column, label):
+    return [sqla_filters.DateBetweenFilter(column, label), sqla_filters.DateGreaterFilter(column, label),
+            sqla_filters.DateSmallerFilter(column, label), sqla_filters.FilterEmpty(column, label)]
+
+
+def _datetime_filters(column, label):
+    return [sqla_filters.DateTimeBetweenFilter(column, label), sqla_filters.DateTimeGreaterFilter(column, label),
+            sqla_filters.DateTimeSmallerFilter(column, label)]
+
+
+def _choice_filters(column, label, choices):
+    options = choices.choices()
+    return [sqla_filters.FilterEqual(column, label, options=options),
+            sqla_filters.FilterNotEqual(column, label, options=options)]
+
+
+class SchemaView(ModelView):
+    """A list/create/edit/details/export view whose every option comes from `model.__admin__`."""
+
+    details_template = "admin/schema_details.html"
+    can_view_details = True
+    export_types = ["xlsx", "csv"]
+    column_display_pk = False
+    column_auto_select_related = False
+    simple_list_pager = False
+    extra_permissions: dict = {}
+    """Exposed routes a subclass adds, mapped to the permission they need."""
+
+    def __init__(self, model, db):
+        spec: AdminSpec = model.__admin__
+        self.spec = spec
+        mapper = inspect(model)
+        self.column_list = list(spec.list)
+        self.column_searchable_list = list(spec.search)
+        self.column_export_list = list(spec.export or spec.list)
+        self.column_details_list = list(spec.details or self._default_details(mapper))
+        self.form_columns = list(spec.form or self._default_form(mapper))
+        self.column_default_sort = (spec.sort[0], spec.sort[1])
+        self.page_size = spec.page_size
+        self.column_labels = self._labels(model)
+        self.column_descriptions = {
+            c.key: info_of(c)["help"] for c in mapper.column_attrs if info_of(c).get("help")}
+        self.column_filters = self._filters(model)
+        self.column_sortable_list = self._sortable(model)
+        self.column_formatters = self._formatters(model)
+        self.column_formatters_detail = self.column_formatters
+        self.column_type_formatters = {
+            **ModelView.column_type_formatters, date: lambda v, x, n=None: fmt_date(x)}
+        self.column_type_formatters[type(None)] = lambda *a: ""
+        self.form_choices = {
+            c.key: info_of(c)["choices"].choices() for c in mapper.column_attrs if info_of(c).get("choices")}
+        self.form_args = self._form_args(model)
+        self.form_ajax_refs = self._ajax_refs(model)
+        super().__init__(model, db, name=spec.menu, category=spec.category,
+                         endpoint=model.__tablename__)
+
+    # -- derivation from the spec ------------------------------------------------------
+    @staticmethod
+    def _default_details(mapper):
+        cols = [c.key for c in mapper.column_attrs if c.key not in ("version",) and not c.key.endswith("_id")]
+        rels = [r.key for r in mapper.relationships if r.direction.name == "MANYTOONE"]
+        return cols + rels
+
+    @staticmethod
+    def _default_form(mapper):
+        skip = {"id", "version"}
+        cols = [c.key for c in mapper.column_attrs if c.key not in skip and not c.columns[0].foreign_keys]
+        rels = [r.key for r in mapper.relationships if r.direction.name == "MANYTOONE"]
+        return rels + cols
+
+    def _labels(self, model):
+        mapper = inspect(model)
+        labels = {"id": "编号"}
+        for c in mapper.column_attrs:
+            labels[c.key] = info_of(c).get("label", c.key)
+        for r in mapper.relationships:
+            if r.direction.name == "MANYTOONE":
+                labels[r.key] = r.info.get("label", r.key)
+                path = _title_path(model, r.key)
+                if path:
+                    labels[path] = labels[r.key]
+        return labels
+
+    def _filters(self, model):
+        mapper = inspect(model)
+        out = []
+        for name in self.spec.filters:
+            if name in mapper.relationships:
+                out.append(_title_path(model, name) or name)
+                continue
+            column = mapper.column_attrs[name].columns[0]
+            label = self.column_labels[name]
+            kind = field_kind(model, name)
+            if kind == "choice":
+                out.extend(_choice_filters(column, label, info_of(mapper.column_attrs[name])["choices"]))
+            elif kind == "date":
+                out.extend(_date_filters(column, label))
+            elif kind == "datetime":
+                out.extend(_datetime_filters(column, label))
+            else:
+                out.append(name)
+        return out
+
+    def _sortable(self, model):
+        mapper = inspect(model)
+        out = []
+        for name in self.spec.list:
+            if name in mapper.column_attrs:
+                out.append(name)
+            elif _many_to_one(model, name) and _title_path(model, name):
+                out.append((name, _title_path(model, name)))
+        return out
+
+    def _formatters(self, model):
+        mapper = inspect(model)
+        out = {}
+        for name in set(self.column_list) | set(self.column_details_list):
+            kind = field_kind(model, name)
+            if kind == "relation" and _many_to_one(model, name):
+                out[name] = _link
+            elif kind == "changes":
+                out[name] = html_changes
+            elif kind in ("choice", "money"):
+                out[name] = lambda v, c, o, n: display(type(o), n, getattr(o, n))
+            elif kind == "bool" and name in mapper.column_attrs:
+                out[name] = lambda v, c, o, n: fmt_bool(getattr(o, n))
+        return out
+
+    def _form_args(self, model):
+        mapper = inspect(model)
+        out = {}
+        for c in mapper.column_attrs:
+            info = info_of(c)
+            column = c.columns[0]
+            validators = list(info.get("validators") or ())
+            required = not column.nullable and column.default is None and not column.primary_key
+            if required and info.get("choices") is None and field_kind(model, c.key) != "bool":
+                validators.insert(0, InputRequired(message=f"请填写{info.get('label', c.key)}"))
+            elif field_kind(model, c.key) not in ("bool",):
+                validators.insert(0, Optional())
+            out[c.key] = {"label": info.get("label", c.key), "validators": validators}
+            if info.get("help"):
+                out[c.key]["description"] = info["help"]
+        for r in mapper.relationships:
+            if r.direction.name == "MANYTOONE":
+                local = next(iter(r.local_columns))
+                args = {"label": r.info.get("label", r.key)}
+                if not local.nullable:
+                    args["validators"] = [InputRequired(message=f"请选择{args['label']}")]
+                out[r.key] = args
+        return out
+
+    def _ajax_refs(self, model):
+        refs = {}
+        for name in self.form_columns:
+            if _many_to_one(model, name):
+                target = _target(model, name)
+                tspec = getattr(target, "__admin__", None)
+                if tspec and tspec.large:
+                    fields = list(tspec.search) or [tspec.title]
+                    refs[name] = {"fields": fields, "page_size": 10, "placeholder": "输入关键字搜索"}
+        return refs
+
+    # -- permissions -------------------------------------------------------------------
+    def allowed(self, perm: str) -> bool:
+        return allowed(self.spec, perm)
+
+    @property
+    def can_create(self):
+        return self.allowed("create")
+
+    @property
+    def can_edit(self):
+        return self.allowed("edit")
+
+    @property
+    def can_delete(self):
+        return self.allowed("delete")
+
+    @property
+    def can_export(self):
+        return self.allowed("export")
+
+    def is_accessible(self):
+        return getattr(current_user, "is_authenticated", False) and self.allowed("read")
+
+    def is_visible(self):
+        return self.is_accessible()
+
+    def is_action_allowed(self, name):
+        return self.allowed(f"action:{name}")
+
+    def _handle_view(self, name, **kwargs):
+        if not getattr(current_user, "is_authenticated", False):
+            return redirect(url_for("auth.login", next=request.full_path))
+        if name == "action_view":
+            perm = f"action:{request.form.get('action', '')}"
+        elif name == "ajax_lookup":
+            perm = "create" if self.allowed("create") else "edit"
+        else:
+            perm = {**VIEW_PERMISSIONS, **self.extra_permissions}.get(name)
+        if perm is None or not self.allowed(perm):
+            abort(403)
+        return None
+
+    # -- queries -----------------------------------------------------------------------
+    def _eager(self, columns):
+        options = []
+        for name in columns:
+            if _many_to_one(self.model, name):
+                rel = getattr(self.model, name)
+                target = _target(self.model, name)
+                opt = joinedload(rel)
+                nested = [joinedload(rel).joinedload(getattr(target, j))
+                          for j in (getattr(target, "__admin__", None) and target.__admin__.title_joins or ())]
+                options.extend(nested or [opt])
+        return options
+
+    @property
+    def db_session(self):
+        return self.session.session if hasattr(self.session, "Model") else self.session
+
+    def get_one(self, id):
+        """Integer ids only: garbage in the URL is 'not found', never a database error."""
+        try:
+            return self.db_session.get(self.model, int(str(id)))
+        except (TypeError, ValueError, OverflowError):
+            return None
+
+    def record_links(self, model) -> list[tuple[str, str]]:
+        """Buttons on the details page; every record links to its history."""
+        from schema.org import AuditLog
+
+        if allowed(AuditLog.__admin__, "read"):
+            return [("修改历史", url_for("audit_log.index_view", table=self.model.__tablename__, record=model.id))]
+        return []
+
+    def get_query(self):
+        return super().get_query().options(*self._eager(self.column_list))
+
+    # -- forms -------------------------------------------------------------------------
+    def scaffold_form(self):
+        form = super().scaffold_form()
+        form.row_version = HiddenField()
+        return form
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if request.method == "GET" and obj is not None:
+            form.row_version.data = obj.version
+        return form
+
+    def validate_form(self, form):
+        ok = super().validate_form(form)
+        if not is_form_submitted() or not hasattr(form, "row_version"):
+            return ok
+        data = {f.name: f.data for f in form}
+        for field_name, message in self.model.check(data).items():
+            field = getattr(form, field_name, None)
+            if field is None:
+                flash(message, "error")
+            else:
+                field.errors = list(field.errors or []) + [message]
+            ok = False
+        return ok
+
+    def update_model(self, form, model):
+        posted = (form.row_version.data or "").strip() if hasattr(form, "row_version") else ""
+        if posted and posted != str(model.version):
+            flash(STALE_MESSAGE, "error")
+            return False
+        return super().update_model(form, model)
+
+    def handle_view_exception(self, exc):
+        if isinstance(exc, StaleDataError):
+            flash(STALE_MESSAGE, "error")
+            return True
+        if isinstance(exc, IntegrityError):
+            flash(INTEGRITY_MESSAGE, "error")
+            return True
+        return super().handle_view_exception(exc)
+
+    def get_save_return_url(self, model, is_created=False):
+        return self.get_url(".details_view", id=model.id)
+
+    # -- export ------------------------------------------------------------------------
+    def export_rows(self):
+        """The rows the list shows under the current search, filters and sort — all pages."""
+        view_args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(view_args.sort)
+        _, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc, view_args.search,
+                                 view_args.filters, execute=False, page_size=0)
+        query = query.options(*self._eager(self.column_export_list))
+        return query.yield_per(2000)
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type):
+        if export_type not in self.export_types:
+            abort(404)
+        columns = list(self.column_export_list)
+        labels = [str(self.column_labels.get(c, c)) for c in columns]
+        filename = f"{self.spec.menu}_{date.today():%Y%m%d}.{export_type}"
+        rows = self.export_rows()
+        if export_type == "csv":
+            return exporting.csv_response(self.model, columns, labels, rows, filename)
+        return exporting.xlsx_response(self.model, columns, labels, rows, filename, self.spec.menu)
+

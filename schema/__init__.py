@@ -1,0 +1,13 @@
+"""The registry: every entity the panel shows, in menu order."""
+from .documents import Document
+from .org import AppUser, AuditLog, Department
+from .people import Owner, Ownership, Resident
+from .property import Building, Estate, Unit
+
+REGISTRY = (
+    Estate, Building, Unit,
+    Owner, Ownership, Resident, Document,
+    Department, AppUser, AuditLog,
+)
+
+__all__ = [m.__name__ for m in REGISTRY] + ["REGISTRY"]

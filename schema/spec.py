@@ -1,0 +1,190 @@
+"""The declaration surface: labels on columns, one AdminSpec per entity, validated at start-up.
+
+A model says everything the panel needs to know about it here; admin_views/ only reads it.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, inspect
+from sqlalchemy.orm import mapped_column, relationship
+
+ROLES = ("admin", "manager", "supervisor", "frontdesk", "leasing", "maintenance")
+ROLE_LABELS = {
+    "admin": "系统管理员",
+    "manager": "管理处主任",
+    "supervisor": "主管",
+    "frontdesk": "前台客服",
+    "leasing": "招租收费员",
+    "maintenance": "工程维修",
+}
+PERMISSIONS = ("read", "create", "edit", "delete", "export")
+ALL = frozenset(ROLES)
+OFFICE = frozenset({"admin", "supervisor", "frontdesk"})
+READERS_EXPORT = frozenset({"admin", "manager", "supervisor"})
+
+
+class Choice(str, enum.Enum):
+    """A stored code with its Chinese label: `vacant = "vacant", "空置"`."""
+
+    def __new__(cls, code: str, label: str):
+        obj = str.__new__(cls, code)
+        obj._value_ = code
+        obj.label = label
+        return obj
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        return [(m.value, m.label) for m in cls]
+
+    @classmethod
+    def label_of(cls, code) -> str:
+        try:
+            return cls(code).label
+        except ValueError:
+            return "" if code is None else str(code)
+
+
+def col(label: str, *args, choices: type[Choice] | None = None, fmt: str | None = None,
+        validators: tuple = (), help: str | None = None, **kw):
+    """A mapped column carrying its Chinese label and admin metadata in `info`."""
+    info = {"label": label, "choices": choices, "fmt": fmt, "validators": tuple(validators), "help": help}
+    if choices is not None and not args:
+        args = (String(max(len(m.value) for m in choices) + 8),)
+    return mapped_column(*args, info=info, **kw)
+
+
+def rel(label: str, *args, **kw):
+    """A relationship carrying its Chinese label."""
+    return relationship(*args, info={"label": label}, **kw)
+
+
+def money(label: str, **kw):
+    """Money in yuan: Numeric(12,2), never float."""
+    kw.setdefault("default", Decimal("0.00"))
+    return col(label, Numeric(12, 2), fmt="money", **kw)
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which roles hold each permission; anything not listed is denied."""
+
+    read: frozenset = ALL
+    create: frozenset = frozenset({"admin"})
+    edit: frozenset = frozenset({"admin"})
+    delete: frozenset = frozenset({"admin"})
+    export: frozenset = READERS_EXPORT
+
+    def allows(self, perm: str, roles) -> bool:
+        return bool(frozenset(getattr(self, perm)) & frozenset(roles))
+
+
+def roles(**kw) -> Roles:
+    return Roles(**{k: frozenset(v) for k, v in kw.items()})
+
+
+@dataclass(frozen=True)
+class AdminSpec:
+    """How one entity appears in the panel."""
+
+    menu: str
+    """Menu label (Chinese)."""
+    category: str
+    """Menu category (Chinese)."""
+    list: tuple = ()
+    """Columns in the list, in order; relationship names show the related record as a link."""
+    search: tuple = ()
+    """Plain columns the search box matches."""
+    filters: tuple = ()
+    """Columns and relationships offered as filters."""
+    export: tuple | None = None
+    """Export columns; defaults to `list`."""
+    details: tuple | None = None
+    """Details columns; defaults to every column and many-to-one relationship."""
+    form: tuple | None = None
+    """Editable fields; defaults to every column but keys and the version."""
+    sort: tuple = ("id", True)
+    """Default sort: (column, descending)."""
+    title: str = "name"
+    """Column that names a record in links, pickers and related-record filters."""
+    title_joins: tuple = ()
+    """Relationships the record's name reads (e.g. a unit's building), loaded with it."""
+    large: bool = False
+    """Foreign keys to this entity use an ajax picker instead of a full select."""
+    roles: Roles = field(default_factory=Roles)
+    """Roles per permission."""
+    actions: dict = field(default_factory=dict)
+    """Custom action name -> roles that may run it."""
+    page_size: int = 20
+
+
+class SpecError(ValueError):
+    """A spec names something its model does not have."""
+
+
+def info_of(attr) -> dict:
+    """`info` of a column property (held by its Column) or of a relationship."""
+    return attr.columns[0].info if hasattr(attr, "columns") else attr.info
+
+
+def _fields(model) -> dict:
+    mapper = inspect(model)
+    out = {c.key: c for c in mapper.column_attrs}
+    out.update({r.key: r for r in mapper.relationships})
+    return out
+
+
+def validate_spec(model) -> None:
+    """Fail loudly on any unknown name in a model's spec."""
+    spec: AdminSpec = model.__admin__
+    fields = _fields(model)
+    name = model.__tablename__
+
+    def check(kind, names):
+        for n in names or ():
+            if n not in fields:
+                raise SpecError(f"{name}.__admin__.{kind}: unknown column {n!r}")
+
+    for kind in ("list", "search", "filters", "export", "details", "form"):
+        check(kind, getattr(spec, kind))
+    check("sort", (spec.sort[0],))
+    if spec.title not in fields and not hasattr(model, spec.title):
+        raise SpecError(f"{name}.__admin__.title: unknown column {spec.title!r}")
+    for n in spec.search:
+        if n in fields and not hasattr(fields[n], "columns"):
+            raise SpecError(f"{name}.__admin__.search: {n!r} is not a plain column")
+    for perm in PERMISSIONS:
+        unknown = set(getattr(spec.roles, perm)) - set(ROLES)
+        if unknown:
+            raise SpecError(f"{name}.__admin__.roles.{perm}: unknown roles {sorted(unknown)}")
+    for act, who in spec.actions.items():
+        unknown = set(who) - set(ROLES)
+        if unknown:
+            raise SpecError(f"{name}.__admin__.actions[{act!r}]: unknown roles {sorted(unknown)}")
+    for key, attr in fields.items():
+        if not hasattr(attr, "columns") and attr.direction.name != "MANYTOONE":
+            continue  # collections (backrefs) are shown from the other side
+        if "label" not in info_of(attr) and key not in ("id",) and not key.endswith("_id"):
+            raise SpecError(f"{name}.{key} has no label")
+
+
+def label_of(model, key: str) -> str:
+    """Chinese label of a column or relationship."""
+    if key == "id":
+        return "编号"
+    attr = _fields(model).get(key)
+    if attr is None:
+        raise SpecError(f"{model.__tablename__}: unknown column {key!r}")
+    return info_of(attr).get("label") or key
+
+
+__all__ = [
+    "ALL", "OFFICE", "READERS_EXPORT", "ROLES", "ROLE_LABELS", "PERMISSIONS", "AdminSpec", "Choice",
+    "Roles", "SpecError", "col", "info_of", "rel", "money", "roles", "validate_spec", "label_of",
+    "Boolean", "Date", "DateTime", "Integer", "Numeric", "String", "Text",
+]

@@ -1,0 +1,113 @@
+"""Fixtures: an app on SQLite (or PostgreSQL via PROPDESK_TEST_DATABASE_URL), clean tables per test,
+one user per role, and a client that logs in through /login and sends the CSRF token."""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from app.extensions import db
+from schema.spec import ROLES
+
+PASSWORD = "Test-Passw0rd!"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("propdesk")
+    url = os.environ.get("PROPDESK_TEST_DATABASE_URL") or f"sqlite:///{tmp / 'test.db'}"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
+                      "UPLOAD_FOLDER": str(tmp / "uploads"), "MAX_UPLOAD_BYTES": 200 * 1024})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(app):
+    yield
+    with app.app_context():
+        db.session.rollback()
+        tables = list(reversed(db.metadata.sorted_tables))
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                db.session.execute(table.delete())
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def users(app):
+    """One active user per role, named after the role."""
+    from schema.org import AppUser
+
+    with app.app_context():
+        for role in ROLES:
+            user = AppUser(username=role, display_name=f"测试{role}", role=role, active=True)
+            user.set_password(PASSWORD)
+            db.session.add(user)
+        db.session.commit()
+        db.session.remove()
+    return ROLES
+
+
+class Browser:
+    """A test client that logs in through the real form and adds the CSRF token to every POST."""
+
+    def __init__(self, app):
+        self.client = app.test_client()
+        self.token = None
+
+    def _refresh_token(self, html: str):
+        m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+        if m:
+            self.token = m.group(1)
+
+    def get(self, url, **kw):
+        resp = self.client.get(url, **kw)
+        if resp.mimetype == "text/html":
+            self._refresh_token(resp.get_data(as_text=True))
+        return resp
+
+    def post(self, url, data=None, csrf=True, **kw):
+        data = dict(data or {})
+        if csrf:
+            if self.token is None:
+                self.get("/login")
+            data.setdefault("csrf_token", self.token)
+        return self.client.post(url, data=data, **kw)
+
+    def login(self, username, password=PASSWORD):
+        self.get("/login")
+        resp = self.post("/login", {"username": username, "password": password})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        self.get("/admin/")
+        return self
+
+
+@pytest.fixture
+def browser(app):
+    return Browser(app)
+
+
+@pytest.fixture
+def login(app, users):
+    """login('frontdesk') -> a Browser logged in as that role."""
+    return lambda role: Browser(app).login(role)
