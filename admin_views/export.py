@@ -63,7 +63,9 @@ def _width(value) -> int:
 
 
 def xlsx_response(model, columns, labels, rows, filename: str, sheet: str) -> Response:
-    """Write to a temporary file in constant memory, then stream it back in chunks."""
+    """Write to a temporary file in constant memory, then stream it back in chunks.
+
+    `rows` is a callable returning the row iterator (so both formats query where they read)."""
     kinds = [field_kind(model, c) for c in columns]
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
@@ -76,7 +78,7 @@ def xlsx_response(model, columns, labels, rows, filename: str, sheet: str) -> Re
                 "date": book.add_format({"num_format": "yyyy-mm-dd"}),
                 "datetime": book.add_format({"num_format": "yyyy-mm-dd hh:mm"})}
         widths = [max(_width(label), 6) for label in labels]
-        sample, rest = [], iter(rows)
+        sample, rest = [], iter(rows())
         for obj in rest:
             sample.append([typed_cell(model, c, k, obj) for c, k in zip(columns, kinds)])
             if len(sample) >= 200:
@@ -151,7 +153,7 @@ def csv_response(model, columns, labels, rows, filename: str) -> Response:
         yield "\ufeff" + buf.getvalue()
         n = 0
         buf.seek(0), buf.truncate()
-        for obj in rows:
+        for obj in rows():  # queried inside the stream, on the session its context will close
             writer.writerow([text(obj, c, k) for c, k in zip(columns, kinds)])
             n += 1
             if n % 500 == 0:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from .config import Config
 
 
-def create_app(config: type | dict | None = None) -> Flask:
+def create_app(config: type | dict | None = None, registry: tuple | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(Config)
     if isinstance(config, dict):
@@ -22,7 +22,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     register_pages(app)
     from admin_views import init_app as init_admin
 
-    init_admin(app)
+    init_admin(app, registry) if registry else init_admin(app)
     from . import cli
 
     cli.init_app(app)

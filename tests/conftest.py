@@ -81,6 +81,7 @@ class Browser:
             self.token = m.group(1)
 
     def get(self, url, **kw):
+        kw.setdefault("buffered", True)  # read and close streamed responses, as a WSGI server does
         resp = self.client.get(url, **kw)
         if resp.mimetype == "text/html":
             self._refresh_token(resp.get_data(as_text=True))
@@ -92,6 +93,7 @@ class Browser:
             if self.token is None:
                 self.get("/login")
             data.setdefault("csrf_token", self.token)
+        kw.setdefault("buffered", True)
         return self.client.post(url, data=data, **kw)
 
     def login(self, username, password=PASSWORD):
