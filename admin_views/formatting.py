@@ -5,6 +5,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import gettext
 from markupsafe import Markup, escape
 from sqlalchemy import inspect
 
@@ -64,13 +65,13 @@ def display(model, name: str, value) -> str:
     if value is None:
         return ""
     if kind == "choice":
-        return info_of(_attr(model, name))["choices"].label_of(value)
+        return gettext(info_of(_attr(model, name))["choices"].label_of(value))
     if kind == "money":
         return money(value)
     if kind in ("date", "datetime"):
         return fmt_date(value)
     if kind == "bool":
-        return fmt_bool(value)
+        return gettext(fmt_bool(value))
     if kind == "changes":
         return changes_text(value)
     return str(value)

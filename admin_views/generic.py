@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla import filters as sqla_filters
@@ -19,12 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
-from wtforms.validators import InputRequired, Optional
+from wtforms.validators import Optional
+
+from app.validators import Required
 
 from schema.spec import AdminSpec, info_of
 
 from . import export as exporting
-from .formatting import display, field_kind, fmt_bool, fmt_date, html_changes
+from .formatting import display, field_kind, fmt_date, html_changes
 
 STALE_MESSAGE = "该记录已被他人修改(您编辑的是旧版本),为避免覆盖,本次修改未保存。请刷新页面查看最新内容后重新修改。"
 INTEGRITY_MESSAGE = "保存失败:与已有记录重复(如编号、证件号已存在),或仍被其他记录引用。"
@@ -96,7 +99,7 @@ def _datetime_filters(column, label):
 
 
 def _choice_filters(column, label, choices):
-    options = choices.choices()
+    options = [(code, _l(label)) for code, label in choices.choices()]
     return [sqla_filters.FilterEqual(column, label, options=options),
             sqla_filters.FilterNotEqual(column, label, options=options)]
 
@@ -135,10 +138,11 @@ class SchemaView(ModelView):
             **ModelView.column_type_formatters, date: lambda v, x, n=None: fmt_date(x)}
         self.column_type_formatters[type(None)] = lambda *a: ""
         self.form_choices = {
-            c.key: info_of(c)["choices"].choices() for c in mapper.column_attrs if info_of(c).get("choices")}
+            c.key: [(code, _l(label)) for code, label in info_of(c)["choices"].choices()]
+            for c in mapper.column_attrs if info_of(c).get("choices")}
         self.form_args = self._form_args(model)
         self.form_ajax_refs = self._ajax_refs(model)
-        super().__init__(model, db, name=spec.menu, category=spec.category,
+        super().__init__(model, db, name=_l(spec.menu), category=_l(spec.category),
                          endpoint=model.__tablename__)
 
     # -- derivation from the spec ------------------------------------------------------
@@ -157,12 +161,12 @@ class SchemaView(ModelView):
 
     def _labels(self, model):
         mapper = inspect(model)
-        labels = {"id": "编号"}
+        labels = {"id": _l("编号")}
         for c in mapper.column_attrs:
-            labels[c.key] = info_of(c).get("label", c.key)
+            labels[c.key] = _l(info_of(c).get("label", c.key))
         for r in mapper.relationships:
             if r.direction.name == "MANYTOONE":
-                labels[r.key] = r.info.get("label", r.key)
+                labels[r.key] = _l(r.info.get("label", r.key))
                 path = _title_path(model, r.key)
                 if path:
                     labels[path] = labels[r.key]
@@ -210,7 +214,7 @@ class SchemaView(ModelView):
             elif kind in ("choice", "money"):
                 out[name] = lambda v, c, o, n: display(type(o), n, getattr(o, n))
             elif kind == "bool" and name in mapper.column_attrs:
-                out[name] = lambda v, c, o, n: fmt_bool(getattr(o, n))
+                out[name] = lambda v, c, o, n: display(type(o), n, getattr(o, n))
         return out
 
     def _form_args(self, model):
@@ -222,18 +226,18 @@ class SchemaView(ModelView):
             validators = list(info.get("validators") or ())
             required = not column.nullable and column.default is None and not column.primary_key
             if required and info.get("choices") is None and field_kind(model, c.key) != "bool":
-                validators.insert(0, InputRequired(message=f"请填写{info.get('label', c.key)}"))
+                validators.insert(0, Required("请填写%(label)s", info.get("label", c.key)))
             elif field_kind(model, c.key) not in ("bool",):
                 validators.insert(0, Optional())
-            out[c.key] = {"label": info.get("label", c.key), "validators": validators}
+            out[c.key] = {"label": _l(info.get("label", c.key)), "validators": validators}
             if info.get("help"):
                 out[c.key]["description"] = info["help"]
         for r in mapper.relationships:
             if r.direction.name == "MANYTOONE":
                 local = next(iter(r.local_columns))
-                args = {"label": r.info.get("label", r.key)}
+                args = {"label": _l(r.info.get("label", r.key))}
                 if not local.nullable:
-                    args["validators"] = [InputRequired(message=f"请选择{args['label']}")]
+                    args["validators"] = [Required("请选择%(label)s", r.info.get("label", r.key))]
                 out[r.key] = args
         return out
 
@@ -407,8 +411,8 @@ class SchemaView(ModelView):
             abort(404)
         columns = list(self.column_export_list)
         labels = [str(self.column_labels.get(c, c)) for c in columns]
-        filename = f"{self.spec.menu}_{date.today():%Y%m%d}.{export_type}"
+        filename = f"{_l(self.spec.menu)}_{date.today():%Y%m%d}.{export_type}"
         if export_type == "csv":
             return exporting.csv_response(self.model, columns, labels, self.export_rows, filename)
-        return exporting.xlsx_response(self.model, columns, labels, self.export_rows, filename, self.spec.menu)
+        return exporting.xlsx_response(self.model, columns, labels, self.export_rows, filename, str(_l(self.spec.menu)))
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, has_request_context, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from .extensions import db, login_manager
@@ -69,7 +69,9 @@ def set_language(code: str):
 
 
 def select_locale() -> str:
-    return session.get("lang") if session.get("lang") in LANGUAGES else "zh_Hans_CN"
+    if has_request_context() and session.get("lang") in LANGUAGES:
+        return session["lang"]
+    return "zh_Hans_CN"
 
 
 def init_app(app) -> None:

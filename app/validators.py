@@ -107,3 +107,22 @@ PHONE = FieldCheck(check_phone)
 RESIDENT_ID = FieldCheck(check_resident_id)
 POSITIVE = FieldCheck(check_positive)
 NOT_NEGATIVE = FieldCheck(check_not_negative)
+
+
+class Required:
+    """Required input whose message is translated when it fires (Flask-Admin shows only str errors)."""
+
+    field_flags = {"required": True}
+
+    def __init__(self, template: str, label: str):
+        self.template, self.label = template, label
+
+    def __call__(self, form, field):
+        from flask_babel import gettext
+        from wtforms.validators import StopValidation
+
+        raw = field.raw_data[0] if field.raw_data else None
+        if raw not in (None, "", "__None") and str(raw).strip():
+            return
+        field.errors[:] = []
+        raise StopValidation(gettext(self.template, label=gettext(self.label)))
