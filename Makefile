@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) translations
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile -q -D admin -d app/translations
-	$(BIN)/pybabel compile -q -D messages -d app/translations
+	$(BIN)/pybabel compile -D admin -d app/translations
+	$(BIN)/pybabel compile -D messages -d app/translations
 
 db: setup
 	$(BIN)/flask --app wsgi db upgrade

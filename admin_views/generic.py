@@ -125,7 +125,7 @@ class SchemaView(ModelView):
         self.column_export_list = list(spec.export or spec.list)
         self.column_details_list = list(spec.details or self._default_details(mapper))
         self.form_columns = list(spec.form or self._default_form(mapper))
-        self.column_default_sort = (spec.sort[0], spec.sort[1])
+        self.column_default_sort = list(spec.sort_order())
         self.page_size = spec.page_size
         self.column_labels = self._labels(model)
         self.column_descriptions = {
@@ -148,9 +148,9 @@ class SchemaView(ModelView):
     # -- derivation from the spec ------------------------------------------------------
     @staticmethod
     def _default_details(mapper):
-        cols = [c.key for c in mapper.column_attrs if c.key not in ("version",) and not c.key.endswith("_id")]
+        cols = [c.key for c in mapper.column_attrs if c.key not in ("id", "version") and not c.key.endswith("_id")]
         rels = [r.key for r in mapper.relationships if r.direction.name == "MANYTOONE"]
-        return cols + rels
+        return ["id"] + rels + cols
 
     @staticmethod
     def _default_form(mapper):
@@ -163,7 +163,8 @@ class SchemaView(ModelView):
         mapper = inspect(model)
         labels = {"id": _l("编号")}
         for c in mapper.column_attrs:
-            labels[c.key] = _l(info_of(c).get("label", c.key))
+            if info_of(c).get("label"):
+                labels[c.key] = _l(info_of(c)["label"])
         for r in mapper.relationships:
             if r.direction.name == "MANYTOONE":
                 labels[r.key] = _l(r.info.get("label", r.key))

@@ -64,7 +64,7 @@ class Unit(Entity):
         list=("building", "room_no", "floor", "area", "usage", "status", "fee_rate", "handover_date"),
         search=("room_no",),
         filters=("building", "usage", "status", "area", "handover_date"),
-        sort=("room_no", False), title="room_no", title_joins=("building",), large=True, roles=PROPERTY_ROLES,
+        sort=(("building.name", False), ("room_no", False)), title="room_no", title_joins=("building",), large=True, roles=PROPERTY_ROLES,
     )
     building_id: Mapped[int] = col("楼栋", ForeignKey("building.id"), index=True)
     building = rel("楼栋", "Building")

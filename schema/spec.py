@@ -109,7 +109,7 @@ class AdminSpec:
     form: tuple | None = None
     """Editable fields; defaults to every column but keys and the version."""
     sort: tuple = ("id", True)
-    """Default sort: (column, descending)."""
+    """Default sort: (column, descending), or several such pairs; `rel.column` sorts by a related column."""
     title: str = "name"
     """Column that names a record in links, pickers and related-record filters."""
     title_joins: tuple = ()
@@ -121,6 +121,9 @@ class AdminSpec:
     actions: dict = field(default_factory=dict)
     """Custom action name -> roles that may run it."""
     page_size: int = 20
+
+    def sort_order(self) -> tuple:
+        return (self.sort,) if isinstance(self.sort[0], str) else tuple(self.sort)
 
 
 class SpecError(ValueError):
@@ -152,7 +155,7 @@ def validate_spec(model) -> None:
 
     for kind in ("list", "search", "filters", "export", "details", "form"):
         check(kind, getattr(spec, kind))
-    check("sort", (spec.sort[0],))
+    check("sort", tuple(name.split(".")[0] for name, _desc in spec.sort_order()))
     if spec.title not in fields and not hasattr(model, spec.title):
         raise SpecError(f"{name}.__admin__.title: unknown column {spec.title!r}")
     for n in spec.search:

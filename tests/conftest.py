@@ -113,3 +113,37 @@ def browser(app):
 def login(app, users):
     """login('frontdesk') -> a Browser logged in as that role."""
     return lambda role: Browser(app).login(role)
+
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "test-artifacts")
+
+
+@pytest.fixture
+def live_server(app):
+    from .browser_server import LiveServer
+
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture
+def page(live_server):
+    """A Chromium page (Debian's package). Missing in CI is a failure; locally without it, a skip."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(accept_downloads=True, locale="zh-CN", viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.base_url = live_server.url
+        yield page
+        context.close()
+        browser.close()

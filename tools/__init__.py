@@ -1,0 +1,1 @@
+"""Developer tools for PropDesk (run with `python -m tools.<name>`)."""
