@@ -1,5 +1,6 @@
 """Command-line tasks: create users, load the demo data."""
 import click
+from flask.cli import with_appcontext
 
 from .extensions import db
 
@@ -9,6 +10,7 @@ from .extensions import db
 @click.option("--role", required=True, help="admin, manager, supervisor, frontdesk, leasing, maintenance")
 @click.option("--password", required=True)
 @click.option("--name", "display_name", default=None, help="显示姓名")
+@with_appcontext
 def create_user(username, role, password, display_name):
     """Create (or reset) a staff account."""
     from schema.org import AppUser
@@ -31,6 +33,7 @@ def create_user(username, role, password, display_name):
 
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="只在数据库为空时填充")
+@with_appcontext
 def seed_demo(if_empty):
     """Fill the database with realistic demo data and one account per role."""
     from seed.demo import load, is_empty

@@ -1,0 +1,33 @@
+"""`flask create-user` makes a hashed-password account that can log in through the page."""
+from app.extensions import db
+from schema.org import AppUser
+
+from .conftest import Browser
+
+
+def test_create_user_then_login(app):
+    result = app.test_cli_runner().invoke(args=["create-user", "xiaowang", "--role", "frontdesk",
+                                                 "--password", "Secret-2026"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.execute(db.select(AppUser).filter_by(username="xiaowang")).scalar_one()
+        assert user.role == "frontdesk" and user.password_hash != "Secret-2026"
+        assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
+    assert Browser(app).login("xiaowang", "Secret-2026").get("/admin/owner/").status_code == 200
+
+
+def test_create_user_refuses_unknown_role_and_short_password(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["create-user", "x", "--role", "boss", "--password", "Secret-2026"]).exit_code != 0
+    assert runner.invoke(args=["create-user", "x", "--role", "admin", "--password", "short"]).exit_code != 0
+    with app.app_context():
+        assert db.session.query(AppUser).count() == 0
+
+
+def test_create_user_again_resets_password(app):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["create-user", "li", "--role", "leasing", "--password", "First-pass-1"])
+    runner.invoke(args=["create-user", "li", "--role", "supervisor", "--password", "Second-pass-2"])
+    with app.app_context():
+        user = db.session.execute(db.select(AppUser).filter_by(username="li")).scalar_one()
+        assert user.role == "supervisor" and user.check_password("Second-pass-2")
