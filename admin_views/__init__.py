@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from flask_admin import Admin
+from flask_babel import lazy_gettext as _l
 from flask_admin.theme import Bootstrap4Theme
 
 from app.extensions import db
@@ -32,7 +33,7 @@ def init_app(app, registry=REGISTRY) -> Admin:
         app,
         name=app.config["ESTATE_NAME"],
         theme=Bootstrap4Theme(base_template="admin/propdesk_base.html", fluid=True),
-        index_view=HomeView(name="首页", url="/admin"),
+        index_view=HomeView(name=_l("首页"), url="/admin"),
         translations_path=str(Path(app.root_path) / "translations"),
     )
     admin.add_views(*build_views(registry))

@@ -1,6 +1,7 @@
 """Documents: the upload field on the form and an authorised attachment download."""
 from flask import abort, request, send_file, url_for
 from flask_admin import expose
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 from wtforms import FileField
@@ -55,7 +56,7 @@ class DocumentView(SchemaView):
     def record_links(self, model):
         links = super().record_links(model)
         if model.sha256:
-            links.insert(0, ("下载文件", url_for(".download", id=model.id)))
+            links.insert(0, (gettext("下载文件"), url_for(".download", id=model.id)))
         return links
 
     @staticmethod

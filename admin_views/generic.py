@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort, flash, redirect, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext, lazy_gettext as _l
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla import filters as sqla_filters
@@ -250,7 +250,7 @@ class SchemaView(ModelView):
                 tspec = getattr(target, "__admin__", None)
                 if tspec and tspec.large:
                     fields = list(tspec.search) or [tspec.title]
-                    refs[name] = {"fields": fields, "page_size": 10, "placeholder": "输入关键字搜索"}
+                    refs[name] = {"fields": fields, "page_size": 10, "placeholder": _l("输入关键字搜索")}
         return refs
 
     # -- permissions -------------------------------------------------------------------
@@ -344,7 +344,7 @@ class SchemaView(ModelView):
         from schema.org import AuditLog
 
         if allowed(AuditLog.__admin__, "read"):
-            return [("修改历史", url_for("audit_log.index_view", table=self.model.__tablename__, record=model.id))]
+            return [(gettext("修改历史"), url_for("audit_log.index_view", table=self.model.__tablename__, record=model.id))]
         return []
 
     def get_query(self):

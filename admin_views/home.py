@@ -3,6 +3,7 @@ from datetime import date
 
 from flask import redirect, request, url_for
 from flask_admin import AdminIndexView, expose
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -23,5 +24,6 @@ class HomeView(AdminIndexView):
             if spec is None or not view.is_accessible():
                 continue
             count = db.session.execute(select(func.count()).select_from(view.model)).scalar()
-            sections.setdefault(spec.category, []).append((spec.menu, url_for(f"{view.endpoint}.index_view"), count))
+            sections.setdefault(gettext(spec.category), []).append(
+                (gettext(spec.menu), url_for(f"{view.endpoint}.index_view"), count))
         return self.render("admin/index.html", sections=list(sections.items()), today=date.today().isoformat())

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, redirect, render_template, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -46,7 +46,7 @@ def register_extensions(app: Flask) -> None:
 def register_pages(app: Flask) -> None:
     from schema.spec import ROLE_LABELS
 
-    app.jinja_env.globals.update(role_label=lambda r: ROLE_LABELS.get(r, r), current_locale=lambda: str(get_locale()))
+    app.jinja_env.globals.update(role_label=lambda r: gettext(ROLE_LABELS.get(r, r)), current_locale=lambda: str(get_locale()))
 
     @app.route("/")
     def root():

@@ -75,9 +75,21 @@ def template_msgids(root: Path = TEMPLATES) -> set[str]:
     return out
 
 
+_CODE_CALL = re.compile(r'\b(?:gettext|_l)\(\s*"([^"\\]+)"')
+
+
+def code_msgids() -> set[str]:
+    """Every literal `gettext("...")` / `_l("...")` in app/ and admin_views/."""
+    out: set[str] = set()
+    for folder in ("app", "admin_views"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            out.update(m.group(1) for m in _CODE_CALL.finditer(path.read_text(encoding="utf-8")))
+    return out
+
+
 def collect() -> set[str]:
     """Every msgid PropDesk translates through flask_babel's `messages` domain."""
-    return schema_msgids() | template_msgids() | set(FIXED)
+    return schema_msgids() | template_msgids() | code_msgids() | set(FIXED)
 
 
 def translated(po_path: Path = EN_PO) -> dict[str, str]:
