@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 from wtforms.validators import Optional
 
+from app import clock
 from app.validators import Required
 
 from schema.spec import AdminSpec, info_of
@@ -412,7 +413,7 @@ class SchemaView(ModelView):
             abort(404)
         columns = list(self.column_export_list)
         labels = [str(self.column_labels.get(c, c)) for c in columns]
-        filename = f"{_l(self.spec.menu)}_{date.today():%Y%m%d}.{export_type}"
+        filename = f"{_l(self.spec.menu)}_{clock.today():%Y%m%d}.{export_type}"
         if export_type == "csv":
             return exporting.csv_response(self.model, columns, labels, self.export_rows, filename)
         return exporting.xlsx_response(self.model, columns, labels, self.export_rows, filename, str(_l(self.spec.menu)))

@@ -1,12 +1,11 @@
 """The admin home: the sections the user may open, with record counts."""
-from datetime import date
-
 from flask import redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from app import clock
 from app.extensions import db
 
 
@@ -26,4 +25,4 @@ class HomeView(AdminIndexView):
             count = db.session.execute(select(func.count()).select_from(view.model)).scalar()
             sections.setdefault(gettext(spec.category), []).append(
                 (gettext(spec.menu), url_for(f"{view.endpoint}.index_view"), count))
-        return self.render("admin/index.html", sections=list(sections.items()), today=date.today().isoformat())
+        return self.render("admin/index.html", sections=list(sections.items()), today=clock.today().isoformat())

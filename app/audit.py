@@ -11,6 +11,8 @@ from flask_login import current_user
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from . import clock
+
 OPERATIONS = {"insert": "新增", "update": "修改", "delete": "删除"}
 SKIP = {"version"}
 
@@ -88,7 +90,7 @@ def _write(session, flush_context):
     rows = []
     ctx = session.info.get("audit", {})
     actor = _actor()
-    now = datetime.now()
+    now = clock.now()
     for op, objs in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
         for obj in objs:
             if not audited(obj):

@@ -5,6 +5,8 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from . import clock
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -30,7 +32,7 @@ def check_resident_id(value: str | None) -> str | None:
         born = date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
     except ValueError:
         return "身份证号码中的出生日期无效"
-    if born.year < 1900 or born > date.today():
+    if born.year < 1900 or born > clock.today():
         return "身份证号码中的出生日期无效"
     if resident_id_check_char(v[:17]) != v[17]:
         return "身份证号码校验位不正确,请核对"

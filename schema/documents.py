@@ -4,6 +4,8 @@ from datetime import date
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped
 
+from app import clock
+
 from .base import Entity
 from .spec import AdminSpec, Choice, Date, col, rel, roles
 
@@ -46,7 +48,7 @@ class Document(Entity):
     content_type: Mapped[str | None] = col("文件类型", String(60))
     size: Mapped[int | None] = col("大小(字节)", Integer)
     sha256: Mapped[str | None] = col("SHA-256", String(64), index=True)
-    received_on: Mapped[date | None] = col("收件日期", Date, default=date.today)
+    received_on: Mapped[date | None] = col("收件日期", Date, default=clock.today)
     clerk_id: Mapped[int | None] = col("经办人", ForeignKey("app_user.id"))
     clerk = rel("经办人", "AppUser")
     note: Mapped[str | None] = col("备注", Text)

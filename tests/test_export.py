@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import openpyxl
 
+from app import clock
 from app.extensions import db
 from schema import Unit
 
@@ -32,7 +33,7 @@ def test_xlsx_has_every_row_typed_and_formatted(login, app):
     resp = login("supervisor").get("/admin/unit/export/xlsx/")
     assert resp.status_code == 200
     assert resp.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    name = f"房屋_{date.today():%Y%m%d}.xlsx"
+    name = f"房屋_{clock.today():%Y%m%d}.xlsx"
     assert f"filename*=UTF-8''{quote(name)}" in resp.headers["Content-Disposition"]
     ws = workbook(resp).active
     header = [c.value for c in ws[1]]

@@ -20,6 +20,7 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from app import clock
 from app.extensions import db
 from schema import Owner
 from schema.spec import label_of
@@ -155,7 +156,7 @@ def test_language_switch_translates_list_export_and_back(login, app, english):
     assert not any(CJK.search(h) for h in header), header
     row = dict(zip(header, rows[0]))
     assert row["Type"] == "Individual" and row["ID type"] == "Resident ID card"
-    assert f"Owner_{date.today():%Y%m%d}.xlsx" in resp.headers["Content-Disposition"]
+    assert f"Owner_{clock.today():%Y%m%d}.xlsx" in resp.headers["Content-Disposition"]
 
     # and back to Chinese
     assert b.get("/lang/zh_Hans_CN?next=/admin/owner/").status_code == 302
