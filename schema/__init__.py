@@ -1,5 +1,8 @@
 """The registry: every entity the panel shows, in menu order."""
 from .documents import Document
+from .dunning import Dunning
+from .leasing import LeasableAsset, Lease
+from .ledger import Charge, NumberSequence, Payment, PaymentAllocation
 from .org import AppUser, AuditLog, Department
 from .people import Owner, Ownership, Resident
 from .property import Building, Estate, Unit
@@ -7,7 +10,8 @@ from .property import Building, Estate, Unit
 REGISTRY = (
     Estate, Building, Unit,
     Owner, Ownership, Resident, Document,
+    LeasableAsset, Lease, Charge, Payment, PaymentAllocation, Dunning,
     Department, AppUser, AuditLog,
 )
 
-__all__ = [m.__name__ for m in REGISTRY] + ["REGISTRY"]
+__all__ = [m.__name__ for m in REGISTRY] + ["REGISTRY", "NumberSequence"]
