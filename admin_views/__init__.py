@@ -9,13 +9,19 @@ from app.extensions import db
 from schema import REGISTRY
 from schema.spec import validate_spec
 
+from .arrears import ArrearsView
 from .audit_log import AuditLogView
 from .documents import DocumentView
+from .dunning import DunningView
 from .generic import SchemaView
 from .home import HomeView
+from .leasing import LeaseView
+from .ledger import ChargeView, PaymentView
+from .property import UnitView
 from .users import AppUserView
 
-BEHAVIOUR = {"document": DocumentView, "app_user": AppUserView, "audit_log": AuditLogView}
+BEHAVIOUR = {"document": DocumentView, "app_user": AppUserView, "audit_log": AuditLogView, "unit": UnitView,
+             "charge": ChargeView, "payment": PaymentView, "lease": LeaseView, "dunning": DunningView}
 """Tables whose view adds behaviour (uploads, passwords, history); all others are pure spec."""
 
 
@@ -37,5 +43,7 @@ def init_app(app, registry=REGISTRY) -> Admin:
         translations_path=str(Path(app.root_path) / "translations"),
     )
     admin.add_views(*build_views(registry))
+    admin.add_views(ArrearsView("unit", name=_l("物业费欠费"), endpoint="arrears_unit", category=_l("招租收费")),
+                    ArrearsView("lease", name=_l("租金欠费"), endpoint="arrears_lease", category=_l("招租收费")))
     app.extensions["propdesk_admin"] = admin
     return admin

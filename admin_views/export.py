@@ -63,10 +63,16 @@ def _width(value) -> int:
 
 
 def xlsx_response(model, columns, labels, rows, filename: str, sheet: str) -> Response:
-    """Write to a temporary file in constant memory, then stream it back in chunks.
-
-    `rows` is a callable returning the row iterator (so both formats query where they read)."""
+    """A model list as xlsx; `rows` is a callable returning the row iterator (queried where it is read)."""
     kinds = [field_kind(model, c) for c in columns]
+    values = ([typed_cell(model, c, k, obj) for c, k in zip(columns, kinds)] for obj in rows())
+    return table_xlsx_response(labels, kinds, values, filename, sheet)
+
+
+def table_xlsx_response(labels, kinds, values, filename: str, sheet: str) -> Response:
+    """Write rows of typed values to a temporary file in constant memory, then stream it in chunks.
+
+    kinds: per column "money", "date", "datetime", "number" or text; values: iterable of lists."""
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
     try:
@@ -78,40 +84,40 @@ def xlsx_response(model, columns, labels, rows, filename: str, sheet: str) -> Re
                 "date": book.add_format({"num_format": "yyyy-mm-dd"}),
                 "datetime": book.add_format({"num_format": "yyyy-mm-dd hh:mm"})}
         widths = [max(_width(label), 6) for label in labels]
-        sample, rest = [], iter(rows())
-        for obj in rest:
-            sample.append([typed_cell(model, c, k, obj) for c, k in zip(columns, kinds)])
+        sample, rest = [], iter(values)
+        for row in rest:
+            sample.append(row)
             if len(sample) >= 200:
                 break
-        for values in sample:
-            widths = [max(w, _width(v)) for w, v in zip(widths, values)]
+        for row in sample:
+            widths = [max(w, _width(v)) for w, v in zip(widths, row)]
         for i, w in enumerate(widths):
             ws.set_column(i, i, min(w + 2, MAX_WIDTH))
         ws.write_row(0, 0, labels, head)
         ws.freeze_panes(1, 0)
         r = 0
 
-        def emit(values):
+        def emit(row):
             nonlocal r
             r += 1
-            for ci, (v, k) in enumerate(zip(values, kinds)):
+            for ci, (v, k) in enumerate(zip(row, kinds)):
                 if v is None:
                     continue
                 if k in fmts and not isinstance(v, str):
                     if k == "money":
-                        ws.write_number(r, ci, v, fmts[k])
+                        ws.write_number(r, ci, float(v), fmts[k])
                     else:
                         ws.write_datetime(r, ci, v, fmts[k])
-                elif isinstance(v, (int, float)) and not isinstance(v, bool):
-                    ws.write_number(r, ci, v)
+                elif isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+                    ws.write_number(r, ci, float(v))
                 else:
-                    ws.write_string(r, ci, str(v))
+                    ws.write_string(r, ci, neutralise(str(v)))
 
-        for values in sample:
-            emit(values)
-        for obj in rest:
-            emit([typed_cell(model, c, k, obj) for c, k in zip(columns, kinds)])
-        ws.autofilter(0, 0, max(r, 1), len(columns) - 1)
+        for row in sample:
+            emit(row)
+        for row in rest:
+            emit(row)
+        ws.autofilter(0, 0, max(r, 1), len(labels) - 1)
         book.close()
     except Exception:
         os.unlink(path)

@@ -109,6 +109,7 @@ class SchemaView(ModelView):
     """A list/create/edit/details/export view whose every option comes from `model.__admin__`."""
 
     details_template = "admin/schema_details.html"
+    list_template = "admin/schema_list.html"
     can_view_details = True
     export_types = ["xlsx", "csv"]
     column_display_pk = False
@@ -126,6 +127,8 @@ class SchemaView(ModelView):
         self.column_export_list = list(spec.export or spec.list)
         self.column_details_list = list(spec.details or self._default_details(mapper))
         self.form_columns = list(spec.form or self._default_form(mapper))
+        if spec.edit is not None:
+            self.form_edit_rules = list(spec.edit) + ["row_version"]
         self.column_default_sort = list(spec.sort_order())
         self.page_size = spec.page_size
         self.column_labels = self._labels(model)
@@ -288,6 +291,8 @@ class SchemaView(ModelView):
             return redirect(url_for("auth.login", next=request.full_path))
         if name == "action_view":
             perm = f"action:{request.form.get('action', '')}"
+        elif name == "confirm_view":
+            perm = f"action:{kwargs.get('action_name', '')}"
         elif name == "ajax_lookup":
             perm = "create" if self.allowed("create") else "edit"
         else:
@@ -339,6 +344,59 @@ class SchemaView(ModelView):
             return self.db_session.get(self.model, int(str(id)))
         except (TypeError, ValueError, OverflowError):
             return None
+
+    def record_sections(self, model) -> list[dict]:
+        """Tables under the details (e.g. a payer's open charges): [{title, headers, rows}]."""
+        return []
+
+    def list_links(self) -> list[tuple[str, str]]:
+        """Buttons above the list for tools that act on more than the ticked rows."""
+        return []
+
+    # -- actions that ask for a reason ---------------------------------------------------
+    confirm_actions: dict = {}
+    """Action name -> (Chinese title, method taking (records, form) and returning a message).
+    `confirm_action(name, ids)` sends the user to a page that asks for a reason first."""
+
+    def confirm_action(self, name, ids):
+        return redirect(url_for(".confirm_view", action_name=name, ids=",".join(str(i) for i in ids),
+                                url=get_redirect_target() or self.get_url(".index_view")))
+
+    def confirm_fields(self, name) -> list[dict]:
+        """Extra inputs for a confirm page: [{name, label, type, value}]; a reason is always asked."""
+        return []
+
+    @expose("/confirm/<action_name>/", methods=("GET", "POST"))
+    def confirm_view(self, action_name):
+        name = action_name
+        title, method = self.confirm_actions.get(name, (None, None))
+        if method is None:
+            abort(404)
+        back = get_redirect_target() or self.get_url(".index_view")
+        try:
+            ids = [int(i) for i in (request.values.get("ids") or "").split(",") if i]
+        except ValueError:
+            abort(400)
+        records = self.get_query().filter(self.model.id.in_(ids)).all() if ids else []
+        if not records:
+            flash(gettext("请先勾选要操作的记录。"), "error")
+            return redirect(back)
+        error = None
+        if request.method == "POST":
+            reason = (request.form.get("reason") or "").strip()
+            if not reason:
+                error = gettext("请填写原因")
+            else:
+                try:
+                    message = getattr(self, method)(records, request.form)
+                    self.db_session.commit()
+                    flash(message, "success")
+                    return redirect(back)
+                except ValueError as exc:
+                    self.db_session.rollback()
+                    error = str(exc)
+        return self.render("admin/confirm_action.html", title=title, records=records, error=error,
+                           fields=self.confirm_fields(name), back=back, ids=",".join(map(str, ids)))
 
     def record_links(self, model) -> list[tuple[str, str]]:
         """Buttons on the details page; every record links to its history."""

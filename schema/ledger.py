@@ -83,6 +83,10 @@ class Charge(Entity):
         return f"{ChargeKind.label_of(self.kind)} {self.period} {self.payer_name}"
 
     @property
+    def kind_label(self) -> str:
+        return ChargeKind.label_of(self.kind)
+
+    @property
     def balance(self) -> Decimal:
         return Decimal("0") if self.status == ChargeStatus.void else (self.amount or 0) - (self.amount_paid or 0)
 

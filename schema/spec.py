@@ -108,6 +108,8 @@ class AdminSpec:
     """Details columns; defaults to every column and many-to-one relationship."""
     form: tuple | None = None
     """Editable fields; defaults to every column but keys and the version."""
+    edit: tuple | None = None
+    """Fields still editable after creation (e.g. only notes on financial rows); defaults to `form`."""
     sort: tuple = ("id", True)
     """Default sort: (column, descending), or several such pairs; `rel.column` sorts by a related column."""
     title: str = "name"
@@ -153,7 +155,7 @@ def validate_spec(model) -> None:
             if n not in fields:
                 raise SpecError(f"{name}.__admin__.{kind}: unknown column {n!r}")
 
-    for kind in ("list", "search", "filters", "export", "details", "form"):
+    for kind in ("list", "search", "filters", "export", "details", "form", "edit"):
         check(kind, getattr(spec, kind))
     check("sort", tuple(name.split(".")[0] for name, _desc in spec.sort_order()))
     if spec.title not in fields and not hasattr(model, spec.title):

@@ -78,14 +78,81 @@ def department(**kw) -> Department:
     return d
 
 
+def asset(**kw):
+    from schema.leasing import LeasableAsset
+
+    a = LeasableAsset(**{"kind": "warehouse", "code": f"CK-{next(_seq):03d}", "name": "地下仓库",
+                         "location": "3栋负一层", "size": Decimal("20"), "list_price": Decimal("800"),
+                         "status": "idle", **kw})
+    db.session.add(a)
+    return a
+
+
+def lease(**kw):
+    from schema.leasing import Lease
+
+    le = Lease(**{"asset": kw.pop("asset", None) or asset(), "contract_no": f"ZL2026-{next(_seq):04d}",
+                  "tenant_name": "刘强", "tenant_phone": mobile(), "start_date": date(2026, 1, 1),
+                  "end_date": date(2026, 12, 31), "rent": Decimal("800.00"), "billing_cycle": "month",
+                  "deposit": Decimal("1600.00"), "venue_fee": Decimal("0"), "status": "negotiating", **kw})
+    db.session.add(le)
+    return le
+
+
+def charge(**kw):
+    from schema.ledger import Charge
+
+    c = Charge(**{"kind": "mgmt_fee", "payer_name": "张三", "period": "2026-10", "due_date": date(2026, 10, 31),
+                  "amount": Decimal("223.75"), "amount_paid": Decimal("0"), "status": "unpaid", **kw})
+    if c.unit is None and c.lease is None and c.unit_id is None and c.lease_id is None:
+        c.unit = unit()
+    db.session.add(c)
+    return c
+
+
+def payment(**kw):
+    from datetime import datetime
+
+    from schema.ledger import Payment
+
+    p = Payment(**{"receipt_no": f"SK20261127-{next(_seq):04d}", "payer_name": "张三", "amount": Decimal("100.00"),
+                   "method": "cash", "paid_at": datetime(2026, 11, 27, 10, 0), "status": "valid", **kw})
+    if p.unit is None and p.lease is None:
+        p.unit = unit()
+    db.session.add(p)
+    return p
+
+
+def dunning(**kw):
+    from datetime import datetime
+
+    from schema.dunning import Dunning
+
+    d = Dunning(**{"payer_name": "张三", "method": "phone", "at": datetime(2026, 11, 20, 9, 30),
+                   "reached_person": "张三", "identity_confirmed": True, "result": "答应月底缴清",
+                   "promised_date": date(2026, 11, 30), **kw})
+    if d.unit is None and d.lease is None:
+        d.unit = unit()
+    db.session.add(d)
+    return d
+
+
 def one_of_each() -> dict:
     """One committed record per registered table (app_user and audit_log exist already)."""
+    from schema.ledger import PaymentAllocation
     from schema.org import AppUser, AuditLog
 
     own = ownership()
+    ch = charge(unit=own.unit, owner=own.owner)
+    pay = payment(unit=own.unit, owner=own.owner)
+    le = lease()
+    alloc = PaymentAllocation(payment=pay, charge=ch, amount=Decimal("100.00"))
+    db.session.add(alloc)
     records = {"estate": own.unit.building.estate, "building": own.unit.building, "unit": own.unit,
                "owner": own.owner, "ownership": own, "resident": resident(unit=own.unit),
-               "document": document(owner=own.owner, unit=own.unit), "department": department()}
+               "document": document(owner=own.owner, unit=own.unit), "department": department(),
+               "leasable_asset": le.asset, "lease": le, "charge": ch, "payment": pay,
+               "payment_allocation": alloc, "dunning": dunning(unit=own.unit)}
     db.session.commit()
     records["app_user"] = db.session.execute(db.select(AppUser).limit(1)).scalar_one()
     records["audit_log"] = db.session.execute(db.select(AuditLog).limit(1)).scalar_one()

@@ -1,0 +1,45 @@
+"""Dunning: opened prefilled from an arrears row, linked to the overdue charges it chases."""
+from flask import request
+from flask_login import current_user
+
+from app import clock, ledger
+from app.extensions import db
+
+from .formatting import display, money
+from .generic import SchemaView
+
+
+class DunningView(SchemaView):
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        if request.method == "GET":
+            from schema.leasing import Lease
+            from schema.property import Unit
+
+            unit = db.session.get(Unit, request.args.get("unit", type=int) or 0)
+            lease = db.session.get(Lease, request.args.get("lease", type=int) or 0)
+            if unit is not None:
+                form.unit.data = unit
+                owner = next((o.owner for o in unit.ownerships if o.is_primary), None)
+                form.payer_name.data = owner.name if owner else ""
+            elif lease is not None:
+                form.lease.data = lease
+                form.payer_name.data = lease.tenant_company or lease.tenant_name
+            if request.args.get("method") in ("visit", "phone"):
+                form.method.data = request.args["method"]
+            form.at.data = clock.now()
+        return form
+
+    def on_model_change(self, form, model, is_created):
+        if is_created:
+            model.staff_id = model.staff_id or current_user.id
+            today = clock.today()
+            model.charges = [c for c in ledger.open_charges(unit_id=model.unit_id, lease_id=model.lease_id)
+                             if c.due_date < today]
+
+    def record_sections(self, model):
+        from schema.ledger import Charge
+
+        rows = [[display(Charge, "kind", c.kind), c.period, display(Charge, "due_date", c.due_date),
+                 money(c.balance), display(Charge, "status", c.status)] for c in model.charges]
+        return [{"title": "催收的费用", "headers": ["费用类别", "所属期间", "应缴日期", "欠费", "状态"], "rows": rows}]
