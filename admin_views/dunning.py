@@ -34,8 +34,9 @@ class DunningView(SchemaView):
         if is_created:
             model.staff_id = model.staff_id or current_user.id
             today = clock.today()
-            model.charges = [c for c in ledger.open_charges(unit_id=model.unit_id, lease_id=model.lease_id)
-                             if c.due_date < today]
+            unit_id = model.unit.id if model.unit else None
+            lease_id = model.lease.id if model.lease else None
+            model.charges = [c for c in ledger.open_charges(unit_id=unit_id, lease_id=lease_id) if c.due_date < today]
 
     def record_sections(self, model):
         from schema.ledger import Charge

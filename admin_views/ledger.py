@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import click
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
 
 from app import arrears, clock, ledger
-from app.billing import bill_month
+from app.billing import bill_month, parse_month
 from app.extensions import db
 from schema.ledger import Charge, Payment
 
@@ -71,11 +72,9 @@ class ChargeView(SchemaView):
         error = None
         if request.method == "POST":
             try:
-                year, mon = (int(x) for x in month.split("-"))
-                if not 1 <= mon <= 12 or not 2000 <= year <= 2100:
-                    raise ValueError
-            except ValueError:
-                error = "月份格式应为 YYYY-MM,如 2026-11"
+                year, mon = parse_month(month)
+            except click.BadParameter as exc:
+                error = exc.message
             else:
                 unit_ids = None
                 building_id = request.form.get("building_id", type=int)

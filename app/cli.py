@@ -46,5 +46,8 @@ def seed_demo(if_empty):
 
 
 def init_app(app):
+    from .billing import init_cli as init_billing
+
     for command in (create_user, seed_demo):
         app.cli.add_command(command)
+    init_billing(app)

@@ -192,6 +192,7 @@ def record_payment(*, amount, method, payer_name, unit=None, owner=None, lease=N
     if not payer_name:
         raise LedgerError("请填写缴费人")
     paid_at = paid_at or clock.now()
+    clerk = _real_user(clerk)
     payment = Payment(receipt_no=next_number(RECEIPT_PREFIX, paid_at.date()), unit=unit, owner=owner,
                       lease=lease, payer_name=payer_name, amount=amount, method=str(method), paid_at=paid_at,
                       clerk=clerk, status=PaymentStatus.valid.value, note=note)
@@ -199,6 +200,15 @@ def record_payment(*, amount, method, payer_name, unit=None, owner=None, lease=N
     db.session.flush()
     allocate(payment, charge_ids)
     return payment
+
+
+def _real_user(user):
+    """The AppUser behind flask_login's current_user proxy; None for an anonymous visitor."""
+    if user is None:
+        return None
+    if hasattr(user, "_get_current_object"):
+        user = user._get_current_object()
+    return user if getattr(user, "is_authenticated", True) and getattr(user, "id", None) is not None else None
 
 
 # ---------------------------------------------------------------- recompute and void
@@ -236,7 +246,7 @@ def void_charge(charge, reason, user=None) -> None:
         raise LedgerError("该费用已作废")
     if money(charge.amount_paid or 0) > 0:
         raise LedgerError("该费用已有收款,请先作废对应的收款记录")
-    with audit_context(db.session, action="作废", note=reason, username=getattr(user, "username", None)):
+    with audit_context(db.session, action="作废", note=reason, username=getattr(_real_user(user), "username", None)):
         charge.status = ChargeStatus.void.value
         charge.void_reason = reason
         db.session.flush()
@@ -249,7 +259,7 @@ def void_payment(payment, reason, user=None) -> None:
     reason = _reason(reason)
     if payment.status == PaymentStatus.void:
         raise LedgerError("该收款已作废")
-    with audit_context(db.session, action="作废", note=reason, username=getattr(user, "username", None)):
+    with audit_context(db.session, action="作废", note=reason, username=getattr(_real_user(user), "username", None)):
         payment.status = PaymentStatus.void.value
         payment.void_reason = reason
         db.session.flush()

@@ -288,6 +288,19 @@ def test_lease_payment_settles_lease_charges(ctx):
     assert p.payer_name == "王五" and rent.status == "paid"
 
 
+def test_record_payment_unwraps_the_current_user_proxy(ctx, users):
+    from werkzeug.local import LocalProxy
+
+    from schema.org import AppUser
+
+    u = f.unit()
+    clerk = db.session.execute(select(AppUser).filter_by(username="frontdesk")).scalar_one()
+    p = record_payment(amount="10", method="cash", payer_name="张三", unit=u, clerk=LocalProxy(lambda: clerk),
+                       paid_at=datetime(2026, 11, 27, 9), note="现金")
+    db.session.commit()
+    assert p.clerk is clerk and p.clerk_id == clerk.id and p.status == "valid"
+
+
 def test_record_payment_validation(ctx):
     u = f.unit()
     with pytest.raises(LedgerError, match="收款金额必须大于0"):
