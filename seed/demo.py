@@ -2,7 +2,8 @@
 
 Everything comes from `random.Random(seed)`, so the same seed gives the same database: names, resident IDs
 and credit codes (with valid check characters), phones, dates and the stored PDF/PNG files. Dates are fixed
-against AS_OF rather than today, so a rerun next year still produces identical data.
+against AS_OF rather than today, so a rerun next year still produces identical data; the ledger
+(seed/ledger_demo.py) is dated relative to today, so arrears always fill every aging bucket.
 """
 from __future__ import annotations
 
@@ -271,8 +272,10 @@ def _valid(model, data: dict) -> dict:
     return data
 
 
-def load(seed: int = 2026) -> dict[str, int]:
-    """Fill an empty database with demo data (inside an app context); commit once; return row counts per table."""
+def load(seed: int = 2026, ledger: bool = True) -> dict[str, int]:
+    """Fill an empty database with demo data (inside an app context); return row counts per table.
+
+    Property and people are committed once; with `ledger`, a year of fees, leases and dunning follows."""
     if not is_empty():
         raise RuntimeError("数据库中已有项目或用户,演示数据只能载入空数据库")
     rng = random.Random(seed)
@@ -413,6 +416,11 @@ def load(seed: int = 2026) -> dict[str, int]:
     except BaseException:
         session.rollback()
         raise
+    if not ledger:
+        return counts
+    from seed.ledger_demo import load_ledger
+
+    counts.update(load_ledger(rng))  # fees, payments, leases, dunning: dated relative to today
     return counts
 
 

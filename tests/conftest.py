@@ -31,9 +31,8 @@ def app(tmp_path_factory):
         db.engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def _clean_tables(app):
-    yield
+def wipe(app):
+    """Empty every table (fast: TRUNCATE on PostgreSQL)."""
     with app.app_context():
         db.session.rollback()
         tables = list(reversed(db.metadata.sorted_tables))
@@ -44,6 +43,13 @@ def _clean_tables(app):
                 db.session.execute(table.delete())
         db.session.commit()
         db.session.remove()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request, app):
+    yield
+    if request.node.get_closest_marker("shared_data") is None:
+        wipe(app)
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def table_counts() -> dict[str, int]:
 
 def test_load_fills_an_empty_database(ctx):
     assert is_empty()
-    counts = load()
+    counts = load(ledger=False)
     assert not is_empty()
 
     in_db = table_counts()
@@ -51,7 +51,7 @@ def test_load_fills_an_empty_database(ctx):
 
 
 def test_one_user_per_role_and_all_can_log_in(ctx):
-    load()
+    load(ledger=False)
     users = db.session.scalars(select(AppUser)).all()
     assert Counter(u.role for u in users) == Counter(ROLES)
     for user in users:
@@ -64,7 +64,7 @@ def test_one_user_per_role_and_all_can_log_in(ctx):
 
 
 def test_units_are_realistic(ctx):
-    load()
+    load(ledger=False)
     units = db.session.scalars(select(Unit)).all()
     statuses = Counter(u.status for u in units)
     assert statuses[UnitStatus.occupied] / len(units) == pytest.approx(0.75, abs=0.05)
@@ -87,7 +87,7 @@ def test_units_are_realistic(ctx):
 
 
 def test_owner_ids_and_phones_are_valid(ctx):
-    load()
+    load(ledger=False)
     owners = db.session.scalars(select(Owner)).all()
     companies = [o for o in owners if o.kind == OwnerKind.company]
     assert 0.02 <= len(companies) / len(owners) <= 0.08
@@ -107,7 +107,7 @@ def test_owner_ids_and_phones_are_valid(ctx):
 
 
 def test_residents_are_valid(ctx):
-    load()
+    load(ledger=False)
     residents = db.session.scalars(select(Resident)).all()
     per_unit = Counter(r.unit_id for r in residents)
     occupied = db.session.scalars(select(Unit.id).where(Unit.status == UnitStatus.occupied)).all()
@@ -124,7 +124,7 @@ def test_residents_are_valid(ctx):
 
 
 def test_documents_have_real_files(app, ctx):
-    load()
+    load(ledger=False)
     documents = db.session.scalars(select(Document)).all()
     assert 100 <= len(documents) <= 200
     assert len({d.unit_id for d in documents}) == 60
@@ -175,21 +175,21 @@ def _check_png(data: bytes) -> bytes:
 
 
 def test_load_is_deterministic_and_audited(app, ctx):
-    first = load(seed=7)
+    first = load(seed=7, ledger=False)
     snapshot = sorted(db.session.execute(select(Owner.name, Owner.id_number, Owner.phone)).all())
     assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.username != "seed")) == 0
     assert db.session.scalar(select(func.count()).select_from(AuditLog)) >= sum(first.values())
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(table.delete())
     db.session.commit()
-    assert load(seed=7) == first
+    assert load(seed=7, ledger=False) == first
     assert sorted(db.session.execute(select(Owner.name, Owner.id_number, Owner.phone)).all()) == snapshot
 
 
 def test_load_refuses_a_database_with_data(ctx):
-    load()
+    load(ledger=False)
     with pytest.raises(RuntimeError):
-        load()
+        load(ledger=False)
 
 
 def test_cli_seed_demo_if_empty_loads_once(app, ctx):
