@@ -45,9 +45,20 @@ def seed_demo(if_empty):
     click.echo("演示数据已载入: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+@click.command("refresh-leases")
+@with_appcontext
+def refresh_leases():
+    """Daily: signed leases whose term has begun become 执行中, ended ones 已到期 (run from cron)."""
+    from .leasing import refresh_statuses
+
+    changed = refresh_statuses()
+    db.session.commit()
+    click.echo(f"已更新 {changed} 份合同的状态")
+
+
 def init_app(app):
     from .billing import init_cli as init_billing
 
-    for command in (create_user, seed_demo):
+    for command in (create_user, seed_demo, refresh_leases):
         app.cli.add_command(command)
     init_billing(app)

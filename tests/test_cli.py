@@ -31,3 +31,23 @@ def test_create_user_again_resets_password(app):
     with app.app_context():
         user = db.session.execute(db.select(AppUser).filter_by(username="li")).scalar_one()
         assert user.role == "supervisor" and user.check_password("Second-pass-2")
+
+
+def test_refresh_leases_moves_statuses_by_date(app):
+    from datetime import timedelta
+
+    from app import clock
+    from schema import Lease
+
+    from . import factories
+
+    today = clock.today()
+    with app.app_context():
+        started = factories.lease(status="signed", start_date=today - timedelta(days=1), end_date=today + timedelta(days=300))
+        ended = factories.lease(status="active", start_date=today - timedelta(days=400), end_date=today - timedelta(days=1))
+        db.session.commit()
+        ids = started.id, ended.id
+    result = app.test_cli_runner().invoke(args=["refresh-leases"])
+    assert result.exit_code == 0 and "已更新 2 份合同" in result.output
+    with app.app_context():
+        assert [db.session.get(Lease, i).status for i in ids] == ["active", "expired"]
