@@ -410,6 +410,9 @@ class SchemaView(ModelView):
         return super().get_query().options(*self._eager(self.column_list))
 
     # -- forms -------------------------------------------------------------------------
+    def _show_missing_fields_warning(self, text):
+        """Fields left out of `spec.edit` are locked on purpose, not forgotten."""
+
     def scaffold_form(self):
         form = super().scaffold_form()
         form.row_version = HiddenField()

@@ -57,7 +57,16 @@ class LeaseView(SchemaView):
             leasing.terminate_lease(lease, on, form.get("reason", ""))
         return f"已终止 {len(records)} 份合同"
 
+    FIXED_AFTER_SIGNING = ("asset_id", "start_date", "end_date", "rent", "billing_cycle", "venue_fee")
+
     def on_model_change(self, form, model, is_created):
+        from sqlalchemy import inspect
+
+        state = inspect(model)
+        if not is_created and model.status != "negotiating":
+            changed = [k for k in self.FIXED_AFTER_SIGNING if state.attrs[k].history.has_changes()]
+            if changed or state.attrs["asset"].history.has_changes():
+                raise ValueError("已签约的合同不能修改资源、租期、租金或收租周期;如需变更请终止后重新签约")
         if model.status in ("signed", "active"):
             clash = leasing.overlapping(model.asset_id, model.start_date, model.end_date, exclude_id=model.id)
             if clash:

@@ -170,3 +170,22 @@ def test_arrears_pages_roles_filters_and_export_agree(login, app):
     row = [c.value for c in ws[2]]
     assert header[3:5] == ["欠费合计", "逾期金额"] and row[3] == 600.0
     assert b.get("/admin/arrears_lease/").status_code == 200
+
+
+def test_signed_lease_terms_and_paid_amounts_are_locked(login, app):
+    with app.app_context():
+        lease = factories.lease(status="active", rent=Decimal("800.00"))
+        own = factories.ownership()
+        pay = factories.payment(unit=own.unit, amount=Decimal("100.00"))
+        db.session.commit()
+        lease_id, asset_id, pay_id = lease.id, lease.asset_id, pay.id
+    b = login("leasing")
+    html = b.post(f"/admin/lease/edit/?id={lease_id}", {
+        "asset": asset_id, "contract_no": "ZL-X", "tenant_name": "刘强", "tenant_phone": "13800138000",
+        "start_date": "2026-01-01", "end_date": "2026-12-31", "rent": "500.00", "billing_cycle": "month",
+        "deposit": "0", "venue_fee": "0", "row_version": 1}).get_data(as_text=True)
+    assert "已签约的合同不能修改" in html
+    form = b.get(f"/admin/payment/edit/?id={pay_id}").get_data(as_text=True)
+    assert 'name="amount"' not in form and 'name="note"' in form
+    with app.app_context():
+        assert db.session.get(Lease, lease_id).rent == Decimal("800.00")
