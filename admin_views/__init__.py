@@ -11,6 +11,7 @@ from schema.spec import validate_spec
 
 from .arrears import ArrearsView
 from .audit_log import AuditLogView
+from .custody import CustodyView
 from .documents import DocumentView
 from .dunning import DunningView
 from .generic import SchemaView
@@ -19,9 +20,11 @@ from .leasing import LeaseView
 from .ledger import ChargeView, PaymentView
 from .property import UnitView
 from .users import AppUserView
+from .work_orders import WorkOrderView
 
 BEHAVIOUR = {"document": DocumentView, "app_user": AppUserView, "audit_log": AuditLogView, "unit": UnitView,
-             "charge": ChargeView, "payment": PaymentView, "lease": LeaseView, "dunning": DunningView}
+             "charge": ChargeView, "payment": PaymentView, "lease": LeaseView, "dunning": DunningView,
+             "work_order": WorkOrderView, "custody": CustodyView}
 """Tables whose view adds behaviour (uploads, passwords, history); all others are pure spec."""
 
 

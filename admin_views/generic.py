@@ -349,14 +349,25 @@ class SchemaView(ModelView):
         """Tables under the details (e.g. a payer's open charges): [{title, headers, rows}]."""
         return []
 
+    def list_summary(self) -> str | None:
+        """A line above the list computed from the current filters (rates, totals)."""
+        return None
+
+    def filtered_ids(self):
+        """A subquery of the ids the list shows under the current search and filters."""
+        view_args = self._get_list_extra_args()
+        _, query = self.get_list(0, None, False, view_args.search, view_args.filters, execute=False, page_size=0)
+        return query.with_entities(self.model.id).order_by(None).subquery()
+
     def list_links(self) -> list[tuple[str, str]]:
         """Buttons above the list for tools that act on more than the ticked rows."""
         return []
 
     # -- actions that ask for a reason ---------------------------------------------------
     confirm_actions: dict = {}
-    """Action name -> (Chinese title, method taking (records, form) and returning a message).
-    `confirm_action(name, ids)` sends the user to a page that asks for a reason first."""
+    """Action name -> (Chinese title, method taking (records, form) and returning a message), and
+    optionally a third item False when no reason is needed (the page then only asks its fields).
+    `confirm_action(name, ids)` sends the user to that page first."""
 
     def confirm_action(self, name, ids):
         return redirect(url_for(".confirm_view", action_name=name, ids=",".join(str(i) for i in ids),
@@ -369,9 +380,10 @@ class SchemaView(ModelView):
     @expose("/confirm/<action_name>/", methods=("GET", "POST"))
     def confirm_view(self, action_name):
         name = action_name
-        title, method = self.confirm_actions.get(name, (None, None))
+        title, method, *rest = self.confirm_actions.get(name, (None, None))
         if method is None:
             abort(404)
+        reason_required = rest[0] if rest else True
         back = get_redirect_target() or self.get_url(".index_view")
         try:
             ids = [int(i) for i in (request.values.get("ids") or "").split(",") if i]
@@ -384,7 +396,7 @@ class SchemaView(ModelView):
         error = None
         if request.method == "POST":
             reason = (request.form.get("reason") or "").strip()
-            if not reason:
+            if reason_required and not reason:
                 error = gettext("请填写原因")
             else:
                 try:
@@ -396,6 +408,7 @@ class SchemaView(ModelView):
                     self.db_session.rollback()
                     error = str(exc)
         return self.render("admin/confirm_action.html", title=title, records=records, error=error,
+                           reason_required=reason_required,
                            fields=self.confirm_fields(name), back=back, ids=",".join(map(str, ids)))
 
     def record_links(self, model) -> list[tuple[str, str]]:

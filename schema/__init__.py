@@ -1,4 +1,5 @@
 """The registry: every entity the panel shows, in menu order."""
+from .custody import Custody, CustodyPatrol
 from .documents import Document
 from .dunning import Dunning
 from .leasing import LeasableAsset, Lease
@@ -6,10 +7,12 @@ from .ledger import Charge, NumberSequence, Payment, PaymentAllocation
 from .org import AppUser, AuditLog, Department
 from .people import Owner, Ownership, Resident
 from .property import Building, Estate, Unit
+from .work_orders import WorkOrder
 
 REGISTRY = (
     Estate, Building, Unit,
     Owner, Ownership, Resident, Document,
+    WorkOrder, Custody, CustodyPatrol,
     LeasableAsset, Lease, Charge, Payment, PaymentAllocation, Dunning,
     Department, AppUser, AuditLog,
 )

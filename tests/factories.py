@@ -137,6 +137,44 @@ def dunning(**kw):
     return d
 
 
+def work_order(**kw):
+    from datetime import datetime
+
+    from schema.work_orders import WorkOrder
+
+    w = WorkOrder(**{"number": f"WX20261127-{next(_seq):04d}", "source": "repair", "category": "other",
+                     "description": "厨房水龙头漏水", "status": "pending", "created_at": datetime(2026, 11, 27, 9, 0),
+                     **kw})
+    if w.unit is None:
+        w.unit = unit()
+    db.session.add(w)
+    return w
+
+
+def custody(**kw):
+    from schema.custody import Custody
+
+    c = Custody(**{"start_date": date(2026, 9, 1), "water_start": Decimal("120.00"),
+                   "electricity_start": Decimal("3400.00"), **kw})
+    if c.unit is None:
+        c.unit = unit(status="custody")
+    db.session.add(c)
+    return c
+
+
+def custody_patrol(**kw):
+    from datetime import datetime
+
+    from schema.custody import CustodyPatrol
+
+    p = CustodyPatrol(**{"kind": "weekly", "at": datetime(2026, 11, 20, 10, 0), "patroller": "王工",
+                         "water_reading": Decimal("121.00"), "electricity_reading": Decimal("3405.00"), **kw})
+    if p.custody is None:
+        p.custody = custody()
+    db.session.add(p)
+    return p
+
+
 def one_of_each() -> dict:
     """One committed record per registered table (app_user and audit_log exist already)."""
     from schema.ledger import PaymentAllocation
@@ -152,7 +190,9 @@ def one_of_each() -> dict:
                "owner": own.owner, "ownership": own, "resident": resident(unit=own.unit),
                "document": document(owner=own.owner, unit=own.unit), "department": department(),
                "leasable_asset": le.asset, "lease": le, "charge": ch, "payment": pay,
-               "payment_allocation": alloc, "dunning": dunning(unit=own.unit)}
+               "payment_allocation": alloc, "dunning": dunning(unit=own.unit),
+               "work_order": work_order(unit=own.unit), "custody_patrol": custody_patrol()}
+    records["custody"] = records["custody_patrol"].custody
     db.session.commit()
     records["app_user"] = db.session.execute(db.select(AppUser).limit(1)).scalar_one()
     records["audit_log"] = db.session.execute(db.select(AuditLog).limit(1)).scalar_one()
