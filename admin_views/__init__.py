@@ -17,6 +17,7 @@ from .dunning import DunningView
 from .generic import SchemaView
 from .home import HomeView
 from .leasing import LeaseView
+from .occupancy import InspectionView, MoveInView
 from .ledger import ChargeView, PaymentView
 from .property import UnitView
 from .users import AppUserView
@@ -24,7 +25,7 @@ from .work_orders import WorkOrderView
 
 BEHAVIOUR = {"document": DocumentView, "app_user": AppUserView, "audit_log": AuditLogView, "unit": UnitView,
              "charge": ChargeView, "payment": PaymentView, "lease": LeaseView, "dunning": DunningView,
-             "work_order": WorkOrderView, "custody": CustodyView}
+             "work_order": WorkOrderView, "custody": CustodyView, "move_in": MoveInView, "inspection": InspectionView}
 """Tables whose view adds behaviour (uploads, passwords, history); all others are pure spec."""
 
 

@@ -19,6 +19,26 @@ class DocumentView(SchemaView):
         self.column_formatters = {**self.column_formatters, "filename": self._file_link}
         self.column_formatters_detail = self.column_formatters
 
+    def create_form(self, obj=None):
+        """Opened from a move-in or permit that lacks a document: owner, unit and type prefilled."""
+        form = super().create_form(obj)
+        if request.method == "GET":
+            from app.extensions import db
+            from schema.people import Owner
+            from schema.property import Unit
+
+            form.owner.data = db.session.get(Owner, request.args.get("owner", type=int) or 0) or form.owner.data
+            form.unit.data = db.session.get(Unit, request.args.get("unit", type=int) or 0) or form.unit.data
+            if request.args.get("doc_type"):
+                from schema.documents import DocType
+
+                form.doc_type.data = request.args["doc_type"]
+                form.title.data = form.title.data or DocType.label_of(request.args["doc_type"])
+            if request.args.get("ref_table"):
+                form.ref_table.data = request.args["ref_table"][:40]
+                form.ref_id.data = request.args.get("ref_id", type=int)
+        return form
+
     def scaffold_form(self):
         form = super().scaffold_form()
         form.upload = FileField("文件(PDF/JPEG/PNG)", description="按文件内容识别类型;大小上限见系统设置")
@@ -52,6 +72,13 @@ class DocumentView(SchemaView):
             model.clerk_id = current_user.id
         if not model.title and stored:
             model.title = stored["filename"]
+
+    def get_save_return_url(self, model, is_created=False):
+        """Back to the record that asked for the document (a move-in, a permit), else its details."""
+        from flask_admin.helpers import get_redirect_target
+
+        back = get_redirect_target()
+        return back if is_created and back else super().get_save_return_url(model, is_created)
 
     def record_links(self, model):
         links = super().record_links(model)

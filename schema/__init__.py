@@ -4,6 +4,7 @@ from .documents import Document
 from .dunning import Dunning
 from .leasing import LeasableAsset, Lease
 from .ledger import Charge, NumberSequence, Payment, PaymentAllocation
+from .occupancy import Inspection, InspectionItem, MoveIn
 from .org import AppUser, AuditLog, Department
 from .people import Owner, Ownership, Resident
 from .property import Building, Estate, Unit
@@ -12,7 +13,7 @@ from .work_orders import WorkOrder
 REGISTRY = (
     Estate, Building, Unit,
     Owner, Ownership, Resident, Document,
-    WorkOrder, Custody, CustodyPatrol,
+    MoveIn, Inspection, InspectionItem, WorkOrder, Custody, CustodyPatrol,
     LeasableAsset, Lease, Charge, Payment, PaymentAllocation, Dunning,
     Department, AppUser, AuditLog,
 )

@@ -421,6 +421,9 @@ def load(seed: int = 2026, ledger: bool = True) -> dict[str, int]:
     from seed.ledger_demo import load_ledger
 
     counts.update(load_ledger(rng))  # fees, payments, leases, dunning: dated relative to today
+    from seed.occupancy_demo import load_occupancy
+
+    counts.update(load_occupancy(rng))  # move-ins, inspections, work orders, custody: relative to today
     return counts
 
 

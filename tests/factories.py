@@ -175,6 +175,32 @@ def custody_patrol(**kw):
     return p
 
 
+def move_in(**kw):
+    from datetime import datetime
+
+    from schema.occupancy import MoveIn
+
+    m = MoveIn(**{"handler_kind": "owner", "handled_at": datetime(2026, 11, 27, 9, 0), **kw})
+    if m.unit is None or m.owner is None:
+        own = ownership()
+        m.unit, m.owner = m.unit or own.unit, m.owner or own.owner
+    db.session.add(m)
+    return m
+
+
+def inspection(**kw):
+    from datetime import datetime
+
+    from schema.occupancy import Inspection, InspectionItem
+
+    i = Inspection(**{"inspected_at": datetime(2026, 11, 27, 14, 0), "inspector": "王工", **kw})
+    if i.unit is None:
+        i.unit = unit()
+    i.items = [InspectionItem(room="客厅", item="墙面", passed=True), InspectionItem(room="卫生间", item="防水", passed=None)]
+    db.session.add(i)
+    return i
+
+
 def one_of_each() -> dict:
     """One committed record per registered table (app_user and audit_log exist already)."""
     from schema.ledger import PaymentAllocation
@@ -193,6 +219,9 @@ def one_of_each() -> dict:
                "payment_allocation": alloc, "dunning": dunning(unit=own.unit),
                "work_order": work_order(unit=own.unit), "custody_patrol": custody_patrol()}
     records["custody"] = records["custody_patrol"].custody
+    records["move_in"] = move_in(unit=own.unit, owner=own.owner)
+    records["inspection"] = inspection(unit=own.unit)
+    records["inspection_item"] = records["inspection"].items[0]
     db.session.commit()
     records["app_user"] = db.session.execute(db.select(AppUser).limit(1)).scalar_one()
     records["audit_log"] = db.session.execute(db.select(AuditLog).limit(1)).scalar_one()
