@@ -6,6 +6,7 @@ from decimal import Decimal
 import click
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_admin import expose
+from flask_babel import gettext
 from flask_admin.actions import action
 from flask_login import current_user
 
@@ -59,7 +60,7 @@ class ChargeView(SchemaView):
         return f"已作废 {len(records)} 条应收费用"
 
     def list_links(self):
-        return [("月度计费", url_for(".bill_view"))] if self.allowed("action:bill_month") else []
+        return [(gettext("月度计费"), url_for(".bill_view"))] if self.allowed("action:bill_month") else []
 
     extra_permissions = {"bill_view": "action:bill_month"}
 

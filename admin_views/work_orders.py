@@ -3,6 +3,7 @@ stamps who and when; the list shows the follow-up rates of what it lists; 待回
 from datetime import datetime
 
 from flask import flash, url_for
+from flask_babel import gettext
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
@@ -157,7 +158,7 @@ class WorkOrderView(SchemaView):
                 f"回访率 {pct(rates['follow_up_rate'])}(目标100%),按时回访率 {pct(rates['on_time_rate'])}")
 
     def list_links(self):
-        return [("待回访", url_for(".followups"))]
+        return [(gettext("待回访"), url_for(".followups"))]
 
     @expose("/followups/")
     def followups(self):
