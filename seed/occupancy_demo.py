@@ -28,8 +28,7 @@ from app.custody import (
     ELECTRICITY_LIMIT, PATROL_OVERDUE, WATER_LIMIT, alerting_custody_ids, custody_alert_map,
 )
 from app.extensions import db
-from app.inspection import STANDARD_CHECKLIST, generate_work_orders, owner_sign, record_item, schedule_reinspection, \
-    start_inspection
+from app.inspection import generate_work_orders, owner_sign, record_item, schedule_reinspection, start_inspection
 from app.ledger import mgmt_fee_amount, money
 from app.movein import REQUIRED_DOCUMENTS, collect_move_in_fee, complete_move_in, missing_documents
 from app.validators import check_phone
@@ -38,7 +37,7 @@ from app.workorders import FOLLOWUP_DAYS, accept, close, complete, dispatch, is_
 from schema.custody import Custody, CustodyPatrol, PatrolKind
 from schema.documents import Document, DocType
 from schema.ledger import Charge, Payment, PaymentAllocation, PayMethod
-from schema.occupancy import HandlerKind, Inspection, InspectionItem, MoveIn, MoveInStatus
+from schema.occupancy import Inspection, InspectionItem, MoveIn, MoveInStatus
 from schema.org import AppUser, Department
 from schema.people import IdType, Owner, OwnerKind, Ownership, Relation, Resident
 from schema.property import Unit, UnitStatus, UnitUsage
@@ -120,12 +119,17 @@ STATUS_PLAN = (
     ("pending", 4), ("dispatched", 4), ("accepted", 3), ("in_progress", 4), ("done_overdue", 5),
     ("done_due", 5), ("visited", 21), ("visited_late", 4), ("sent_back", 1), ("closed", 4),
 )
-CLOSE_REASONS = (
-    "业主已自行修复,来电撤销报修",
-    "重复报修,已在前一张工单中处理",
-    "经核实属业主装修自行改动部位,不属物业维修范围,已告知业主",
-    "多次上门无人,电话联系住户表示暂不需要维修",
-)
+CLOSE_REASONS = {  # for a unit's order, for a public area's
+    True: ("业主已自行修复,来电撤销报修", "经核实属业主装修自行改动部位,不属物业维修范围,已告知业主",
+           "多次上门无人,电话联系住户表示暂不需要维修"),
+    False: ("重复报修,已在前一张工单中处理", "现场核实设施正常,报修人确认为误报",
+            "属市政设施,已转告街道办处理"),
+}
+PROBLEMS = {  # what a follow-up finds when a repair did not hold
+    "leak": "试用后仍有滴水,需再次维修",
+    "safety": "回访时住户反映故障再次出现,需重新检修",
+    "other": "住户反映使用几天后问题复现,需再次上门维修",
+}
 FOLLOWUP_RESULTS = {
     "safety": ("电话回访,住户确认已恢复正常,满意", "现场查看已修复,使用正常", "回访确认设施已恢复,无安全隐患"),
     "leak": ("上门查看,试漏后无再渗水,业主满意", "电话回访,业主确认楼下天花已无水渍", "上门回访,维修部位干燥无渗水"),
@@ -170,7 +174,10 @@ class Plan:
 
 def load_occupancy(rng: random.Random | None = None, today: date | None = None) -> dict[str, int]:
     """Add move-ins, inspections, work orders and custody to a database holding the rest of the demo;
-    commit; return row counts of the tables it writes."""
+    commit; return row counts of the tables it writes (with the owners, documents and receipts it adds).
+
+    `today` other than the office's today stands for 18:00 that day; the re-inspection must still lie
+    ahead of the real clock (app.inspection refuses a past time), so keep it within a day or two."""
     rng = rng or random.Random(2026)
     session = db.session
     try:
@@ -564,7 +571,7 @@ class _Occupancy:
             accept(order, None, at=t["accepted"])
             self.later(order, "accepted_by", "maintenance")
         if final == "closed":
-            close(order, None, self.rng.choice(CLOSE_REASONS), at=t["closed"])
+            close(order, None, self.rng.choice(CLOSE_REASONS[p.unit is not None]), at=t["closed"])
             return
         if "started" in t:
             start(order, None, at=t["started"])
@@ -580,7 +587,7 @@ class _Occupancy:
         method = "visit" if category == "leak" or rng.random() < 0.25 else "phone"
         if sent_back:
             record_followup(order, None, method="visit", satisfied=False, result="上门回访,维修部位仍有问题",
-                            problems="试用后仍有滴水,需再次维修", at=at)
+                            problems=PROBLEMS[category], at=at)
             self.later(order, "dispatched_by", "frontdesk")
         elif rng.random() < 0.08:
             record_followup(order, None, method=method, satisfied=False,
@@ -591,9 +598,9 @@ class _Occupancy:
         self.later(order, "followup_by", "frontdesk")
 
     def inspection_steps(self) -> None:
-        """The repaired inspection's orders are done (two followed up); the other's are under way."""
+        """The repaired inspection's orders are done and followed up; the other's are under way."""
         repaired = self.inspection_orders[self.inspection_of(self.repaired_move_in).id]
-        for i, order in enumerate(repaired):
+        for order in repaired:
             t = order.created_at
             d = self.after(t, 30, 120)
             a = self.after(d, 20, 120)
@@ -611,8 +618,7 @@ class _Occupancy:
             for attr, who in (("dispatched_by", "frontdesk"), ("accepted_by", "maintenance"),
                               ("completed_by", "maintenance")):
                 self.later(order, attr, who)
-            if i < 2:
-                self.followup(order, self.after(done, 90, 20 * 60))
+            self.followup(order, self.after(done, 90, 20 * 60))
         for order, final in zip(self.inspection_orders[self.inspection_of(self.rectifying_move_in).id],
                                 ("in_progress", "accepted")):
             d = self.after(order.created_at, 30, 120)
