@@ -3,28 +3,17 @@ from flask import request
 from flask_login import current_user
 
 from app import clock, ledger
-from app.extensions import db
 
 from .formatting import display, money
 from .generic import SchemaView
+from .ledger import prefill_payer
 
 
 class DunningView(SchemaView):
     def create_form(self, obj=None):
         form = super().create_form(obj)
         if request.method == "GET":
-            from schema.leasing import Lease
-            from schema.property import Unit
-
-            unit = db.session.get(Unit, request.args.get("unit", type=int) or 0)
-            lease = db.session.get(Lease, request.args.get("lease", type=int) or 0)
-            if unit is not None:
-                form.unit.data = unit
-                owner = next((o.owner for o in unit.ownerships if o.is_primary), None)
-                form.payer_name.data = owner.name if owner else ""
-            elif lease is not None:
-                form.lease.data = lease
-                form.payer_name.data = lease.tenant_company or lease.tenant_name
+            prefill_payer(form)
             if request.args.get("method") in ("visit", "phone"):
                 form.method.data = request.args["method"]
             form.at.data = clock.now()

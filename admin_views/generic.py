@@ -363,6 +363,20 @@ class SchemaView(ModelView):
         """Buttons above the list for tools that act on more than the ticked rows."""
         return []
 
+    def apply_rule(self, ids, rule, done_text):
+        """Run a rule on each selected record, each in its own transaction; refusals become messages."""
+        ok = 0
+        for record in self.get_query().filter(self.model.id.in_(ids)).all():
+            try:
+                rule(record)
+                self.db_session.commit()
+                ok += 1
+            except ValueError as exc:
+                self.db_session.rollback()
+                flash(f"{record}:{exc}", "error")
+        if ok:
+            flash(f"{done_text} {ok} 条", "success")
+
     # -- actions that ask for a reason ---------------------------------------------------
     confirm_actions: dict = {}
     """Action name -> (Chinese title, method taking (records, form) and returning a message), and

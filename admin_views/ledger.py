@@ -19,6 +19,24 @@ from .formatting import display, money
 from .generic import SchemaView
 
 
+def prefill_payer(form):
+    """Fill unit/owner/lease and the payer's name from ?unit= or ?lease= (arrears rows link here)."""
+    from schema.leasing import Lease
+    from schema.property import Unit
+
+    unit = db.session.get(Unit, request.args.get("unit", type=int) or 0)
+    lease = db.session.get(Lease, request.args.get("lease", type=int) or 0)
+    if unit is not None:
+        form.unit.data = unit
+        owner = next((o.owner for o in unit.ownerships if o.is_primary), None)
+        if hasattr(form, "owner"):
+            form.owner.data = owner
+        form.payer_name.data = owner.name if owner else ""
+    elif lease is not None:
+        form.lease.data = lease
+        form.payer_name.data = lease.tenant_company or lease.tenant_name
+
+
 def open_charge_rows(unit_id=None, lease_id=None):
     """A payer's open charges as table rows, oldest due first."""
     rows = []
@@ -106,19 +124,7 @@ class PaymentView(SchemaView):
     def create_form(self, obj=None):
         form = super().create_form(obj)
         if request.method == "GET":
-            from schema.leasing import Lease
-            from schema.property import Unit
-
-            unit = db.session.get(Unit, request.args.get("unit", type=int) or 0)
-            lease = db.session.get(Lease, request.args.get("lease", type=int) or 0)
-            if unit is not None:
-                form.unit.data = unit
-                owner = next((o.owner for o in unit.ownerships if o.is_primary), None)
-                form.owner.data = owner
-                form.payer_name.data = owner.name if owner else ""
-            if lease is not None:
-                form.lease.data = lease
-                form.payer_name.data = lease.tenant_company or lease.tenant_name
+            prefill_payer(form)
             form.paid_at.data = clock.now()
         return form
 

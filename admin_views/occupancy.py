@@ -17,21 +17,6 @@ from .formatting import display
 from .generic import SchemaView
 
 
-def _apply(view, ids, fn, done_text):
-    """Run a rule on each selected record in its own transaction; refusals become messages."""
-    ok = 0
-    for record in view.get_query().filter(view.model.id.in_(ids)).all():
-        try:
-            fn(record)
-            db.session.commit()
-            ok += 1
-        except ValueError as exc:
-            db.session.rollback()
-            flash(f"{record}:{exc}", "error")
-    if ok:
-        flash(f"{done_text} {ok} 条", "success")
-
-
 class MoveInView(SchemaView):
     confirm_actions = {"collect_fee": ("收取物业管理费", "collect_records", False)}
 
@@ -47,7 +32,7 @@ class MoveInView(SchemaView):
 
     @action("complete", "完成入住")
     def action_complete(self, ids):
-        _apply(self, ids, lambda m: movein.complete_move_in(m, current_user), "已完成入住")
+        self.apply_rule(ids, lambda m: movein.complete_move_in(m, current_user), "已完成入住")
 
     @action("collect_fee", "收取物业管理费")
     def action_collect_fee(self, ids):
@@ -118,7 +103,7 @@ class InspectionView(SchemaView):
     @action("work_orders", "生成维修工作单")
     def action_work_orders(self, ids):
         department = db.session.execute(select(Department).where(Department.name.like("%工程%"))).scalars().first()
-        _apply(self, ids, lambda i: inspections.generate_work_orders(i, department=department, user=current_user),
+        self.apply_rule(ids, lambda i: inspections.generate_work_orders(i, department=department, user=current_user),
                "已生成维修工作单")
 
     @action("reinspect", "安排复验")
@@ -127,7 +112,7 @@ class InspectionView(SchemaView):
 
     @action("sign", "业主签字确认")
     def action_sign(self, ids):
-        _apply(self, ids, lambda i: inspections.owner_sign(i), "业主已签字确认")
+        self.apply_rule(ids, lambda i: inspections.owner_sign(i), "业主已签字确认")
 
     def confirm_fields(self, name):
         departments = db.session.execute(select(Department.id, Department.name).order_by(Department.name)).all()

@@ -67,30 +67,17 @@ class WorkOrderView(SchemaView):
         return order
 
     # -- steps --------------------------------------------------------------------------
-    def _step(self, ids, fn, done_text):
-        ok = 0
-        for order in self.get_query().filter(WorkOrder.id.in_(ids)).all():
-            try:
-                fn(order)
-                db.session.commit()
-                ok += 1
-            except ValueError as exc:
-                db.session.rollback()
-                flash(f"{order.number}:{exc}", "error")
-        if ok:
-            flash(f"{done_text} {ok} 张工单", "success")
-
     @action("dispatch", "派工")
     def action_dispatch(self, ids):
         return self.confirm_action("dispatch", ids)
 
     @action("accept", "签领")
     def action_accept(self, ids):
-        self._step(ids, lambda o: workorders.accept(o, current_user.username), "已签领")
+        self.apply_rule(ids, lambda o: workorders.accept(o, current_user.username), "已签领")
 
     @action("start", "开始处理")
     def action_start(self, ids):
-        self._step(ids, lambda o: workorders.start(o, current_user.username), "开始处理")
+        self.apply_rule(ids, lambda o: workorders.start(o, current_user.username), "开始处理")
 
     @action("complete", "完工")
     def action_complete(self, ids):

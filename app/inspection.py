@@ -19,6 +19,7 @@ from datetime import datetime
 from . import clock
 from .audit import audit_context
 from .extensions import db
+from .actors import code_of as _code, username_of as _username
 
 ROOMS = ("客厅", "主卧", "次卧", "厨房", "卫生间", "阳台")
 BASE_ITEMS = ("墙面", "地面", "天花", "门窗", "水电")
@@ -45,18 +46,7 @@ class InspectionError(ValueError):
 # ---------------------------------------------------------------- helpers
 
 
-def _code(value) -> str | None:
-    return getattr(value, "value", value)
 
-
-def _username(user) -> str | None:
-    """A username string from an AppUser (or current_user), a plain string or None."""
-    if user is None:
-        return None
-    if hasattr(user, "_get_current_object"):
-        user = user._get_current_object()
-    name = getattr(user, "username", user)
-    return str(name) if isinstance(name, str) and name else None
 
 
 def _person(value) -> str | None:

@@ -19,6 +19,7 @@ from sqlalchemy import or_, select
 from . import clock
 from .audit import audit_context
 from .extensions import db
+from .actors import code_of as _code, username_of as _username
 
 _BASE = ("id_copy", "movein_notice", "purchase_contract")
 
@@ -47,18 +48,7 @@ class MoveInError(ValueError):
 # ---------------------------------------------------------------- helpers
 
 
-def _code(value) -> str | None:
-    return getattr(value, "value", value)
 
-
-def _username(user) -> str | None:
-    """A username string from an AppUser (or current_user), a plain string or None."""
-    if user is None:
-        return None
-    if hasattr(user, "_get_current_object"):
-        user = user._get_current_object()
-    name = getattr(user, "username", user)
-    return str(name) if isinstance(name, str) and name else None
 
 
 def _kind(move_in) -> str:

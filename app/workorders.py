@@ -19,6 +19,7 @@ from sqlalchemy.sql import Select
 from . import clock
 from .audit import audit_context
 from .extensions import db
+from .actors import code_of as _code, username_of as _username
 
 PENDING, DISPATCHED, ACCEPTED, IN_PROGRESS, DONE, VISITED, CLOSED = (
     "pending", "dispatched", "accepted", "in_progress", "done", "visited", "closed")
@@ -53,16 +54,7 @@ class WorkOrderError(ValueError):
 # ---------------------------------------------------------------- helpers
 
 
-def _code(value) -> str | None:
-    return getattr(value, "value", value)
 
-
-def _username(user) -> str | None:
-    """A username string from an AppUser, a plain string or None."""
-    if user is None:
-        return None
-    name = getattr(user, "username", user)
-    return str(name) if name not in (None, "") else None
 
 
 def _label(status) -> str:

@@ -10,7 +10,6 @@ from app.billing import bill_month, bill_month_command, billable_units_query
 from app.extensions import db
 from schema.ledger import Charge
 from schema.org import AuditLog
-from schema.property import Unit
 
 from . import factories as f
 

@@ -12,8 +12,6 @@ import io
 import os
 import re
 import tempfile
-from datetime import date
-from pathlib import Path
 
 import openpyxl
 import pytest

@@ -238,7 +238,7 @@ def test_overpayment_leaves_credit(three):
 
 def test_picked_charges_in_given_order_capped_at_balance(three):
     u, jan, feb, mar = three
-    p = record_payment(amount=D("350.00"), method="cash", payer_name="张三", unit=u,
+    record_payment(amount=D("350.00"), method="cash", payer_name="张三", unit=u,
                        charge_ids=[mar.id, feb.id], paid_at=datetime(2026, 11, 27, 9))
     db.session.commit()
     assert (jan.amount_paid, jan.status) == (D("0.00"), "unpaid")
