@@ -466,6 +466,22 @@ class SchemaView(ModelView):
             ok = False
         return ok
 
+    build_from_form = None
+    """A method (form) -> new record, for entities created through a domain rule (numbering,
+    checklists, allocation) rather than by populating the model; its refusals become messages."""
+
+    def create_model(self, form):
+        if self.build_from_form is None:
+            return super().create_model(form)
+        try:
+            record = self.build_from_form(form)
+            self.db_session.commit()
+        except ValueError as exc:
+            self.db_session.rollback()
+            flash(str(exc), "error")
+            return False
+        return record
+
     def update_model(self, form, model):
         posted = (form.row_version.data or "").strip() if hasattr(form, "row_version") else ""
         if posted and posted != str(getattr(model, "version", posted)):

@@ -144,18 +144,11 @@ class PaymentView(SchemaView):
             return []
         return ledger.open_charges(unit_id=unit_id, lease_id=lease_id)
 
-    def create_model(self, form):
-        try:
-            payment = ledger.record_payment(
-                amount=form.amount.data, method=form.method.data, payer_name=form.payer_name.data,
-                unit=form.unit.data, owner=form.owner.data, lease=form.lease.data, clerk=current_user,
-                paid_at=form.paid_at.data or clock.now(), note=form.note.data, charge_ids=self.picked_charges())
-            db.session.commit()
-        except ValueError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return False
-        return payment
+    def build_from_form(self, form):
+        return ledger.record_payment(
+            amount=form.amount.data, method=form.method.data, payer_name=form.payer_name.data,
+            unit=form.unit.data, owner=form.owner.data, lease=form.lease.data, clerk=current_user,
+            paid_at=form.paid_at.data or clock.now(), note=form.note.data, charge_ids=self.picked_charges())
 
     def get_save_return_url(self, model, is_created=False):
         if is_created:

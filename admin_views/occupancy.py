@@ -81,18 +81,12 @@ class InspectionView(SchemaView):
             form.inspected_at.data = clock.now()
         return form
 
-    def create_model(self, form):
+    def build_from_form(self, form):
         """A new inspection starts with the standard checklist (房屋质量验收登记表)."""
-        try:
-            record = inspections.start_inspection(form.unit.data, owner=form.owner.data, inspector=form.inspector.data,
-                                                  at=form.inspected_at.data)
-            for name in ("water_reading", "electricity_reading", "gas_reading", "note"):
-                setattr(record, name, getattr(form, name).data)
-            db.session.commit()
-        except ValueError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return False
+        record = inspections.start_inspection(form.unit.data, owner=form.owner.data, inspector=form.inspector.data,
+                                              at=form.inspected_at.data)
+        for name in ("water_reading", "electricity_reading", "gas_reading", "note"):
+            setattr(record, name, getattr(form, name).data)
         return record
 
     def get_save_return_url(self, model, is_created=False):

@@ -2,7 +2,7 @@
 stamps who and when; the list shows the follow-up rates of what it lists; 待回访 shows deadlines."""
 from datetime import datetime
 
-from flask import flash, url_for
+from flask import url_for
 from flask_babel import gettext
 from flask_admin import expose
 from flask_admin.actions import action
@@ -51,19 +51,13 @@ class WorkOrderView(SchemaView):
             return Markup(f'<span class="badge badge-danger">逾期</span> {escape(text)}')
         return text
 
-    def create_model(self, form):
+    def build_from_form(self, form):
         """New orders go through the rule that numbers them and stamps who opened them."""
-        try:
-            order = workorders.open_work_order(
-                source=form.source.data, description=form.description.data, unit=form.unit.data,
-                reporter=form.reporter.data, reporter_phone=form.reporter_phone.data, category=form.category.data,
-                department=form.department.data, created_by=current_user.username)
-            order.note = form.note.data
-            db.session.commit()
-        except ValueError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return False
+        order = workorders.open_work_order(
+            source=form.source.data, description=form.description.data, unit=form.unit.data,
+            reporter=form.reporter.data, reporter_phone=form.reporter_phone.data, category=form.category.data,
+            department=form.department.data, created_by=current_user.username)
+        order.note = form.note.data
         return order
 
     # -- steps --------------------------------------------------------------------------
