@@ -8,9 +8,10 @@ its start when it has none) is flagged "超过7天未巡查".
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, select
+from .ledger import to_decimal
 
 CUSTODY_FEE_FACTOR = Decimal("0.70")
 FULL_FEE_FACTOR = Decimal("1.00")
@@ -31,13 +32,6 @@ def fee_factor(unit_status: str) -> Decimal:
 # ---------------------------------------------------------------- pure rules
 
 
-def _decimal(value) -> Decimal | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        return Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
 
 
 def _usage_alerts(water_start, electricity_start, water_reading, electricity_reading) -> list[str]:
@@ -45,10 +39,10 @@ def _usage_alerts(water_start, electricity_start, water_reading, electricity_rea
     for reading, base, limit, text in (
             (water_reading, water_start, WATER_LIMIT, "用水 {usage} 吨,超过托管上限 {limit}"),
             (electricity_reading, electricity_start, ELECTRICITY_LIMIT, "用电 {usage} 度,超过托管上限 {limit}")):
-        reading = _decimal(reading)
+        reading = to_decimal(reading)
         if reading is None:
             continue
-        usage = reading - (_decimal(base) or Decimal("0"))
+        usage = reading - (to_decimal(base) or Decimal("0"))
         if usage > limit:
             alerts.append(text.format(usage=usage, limit=limit))
     return alerts

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from . import clock
 from .audit import audit_context
 from .extensions import db
 from .validators import check_credit_code, check_resident_id
+from .ledger import to_decimal
 
 CENT = Decimal("0.01")
 CYCLE_MONTHS = {"month": 1, "quarter": 3, "year": 12}
@@ -49,13 +50,6 @@ def _round_fraction(value: Fraction) -> Decimal:
     return (Decimal(sign * whole) / 100).quantize(CENT)
 
 
-def _decimal(value) -> Decimal | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        return Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
 
 
 def _days_in_month(year: int, month: int) -> int:
@@ -81,11 +75,11 @@ def lease_form_errors(data: dict) -> dict[str, str]:
         errors["tenant_id_number"] = "请填写有效的身份证号码或统一社会信用代码"
 
     asset = data.get("asset")
-    fee = _decimal(data.get("venue_fee"))
+    fee = to_decimal(data.get("venue_fee"))
     if asset is not None and fee is not None and fee > 0 and _value(asset.kind) != "venue":
         errors["venue_fee"] = "只有场地租赁收取场地管理费"
 
-    rent = _decimal(data.get("rent"))
+    rent = to_decimal(data.get("rent"))
     if rent is None or rent <= 0:
         errors["rent"] = "月租金必须大于0"
     return errors

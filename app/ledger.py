@@ -26,6 +26,16 @@ class LedgerError(ValueError):
 
 # ---------------------------------------------------------------- money
 
+def to_decimal(value) -> Decimal | None:
+    """Form or reading input as a Decimal; blank or unreadable input is None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+
+
 def money(x) -> Decimal:
     """Yuan with 2 places, rounded half-up. Floats go through str() so 0.1 stays 0.10."""
     if x is None:
