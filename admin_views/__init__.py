@@ -1,7 +1,9 @@
 """Builds the Admin from the schema registry; a few tables add behaviour through a subclass."""
 from pathlib import Path
 
+from flask import url_for
 from flask_admin import Admin
+from flask_admin.menu import MenuLink
 from flask_babel import lazy_gettext as _l
 from flask_admin.theme import Bootstrap4Theme
 
@@ -11,22 +13,44 @@ from schema.spec import validate_spec
 
 from .arrears import ArrearsView
 from .audit_log import AuditLogView
+from .complaints import CallLogView, ComplaintView
 from .custody import CustodyView
 from .documents import DocumentView
 from .dunning import DunningView
-from .generic import SchemaView
+from .generic import SchemaView, allowed
 from .home import HomeView
 from .leasing import LeaseView
 from .occupancy import InspectionView, MoveInView
 from .ledger import ChargeView, PaymentView
 from .property import UnitView
+from .release import ReleaseSlipView
 from .users import AppUserView
+from .visitors import VisitorView
 from .work_orders import WorkOrderView
 
 BEHAVIOUR = {"document": DocumentView, "app_user": AppUserView, "audit_log": AuditLogView, "unit": UnitView,
              "charge": ChargeView, "payment": PaymentView, "lease": LeaseView, "dunning": DunningView,
-             "work_order": WorkOrderView, "custody": CustodyView, "move_in": MoveInView, "inspection": InspectionView}
+             "work_order": WorkOrderView, "custody": CustodyView, "move_in": MoveInView, "inspection": InspectionView,
+             "complaint": ComplaintView, "call_log": CallLogView, "release_slip": ReleaseSlipView, "visitor": VisitorView}
 """Tables whose view adds behaviour (uploads, passwords, history); all others are pure spec."""
+
+
+class PermittedLink(MenuLink):
+    """A menu shortcut into another view, shown only to roles holding `perm` on that model's spec
+    (工程出单 under 前台服务 opens a new work order: the one work-order flow, reached from the desk)."""
+
+    def __init__(self, name, endpoint, model, perm, category):
+        super().__init__(name, endpoint=endpoint, category=category)
+        self.spec, self.perm = model.__admin__, perm
+
+    def get_url(self):
+        return url_for(self.endpoint)
+
+    def is_accessible(self):
+        return allowed(self.spec, self.perm)
+
+    def is_visible(self):
+        return self.is_accessible()
 
 
 def build_views(registry=REGISTRY):
@@ -49,5 +73,8 @@ def init_app(app, registry=REGISTRY) -> Admin:
     admin.add_views(*build_views(registry))
     admin.add_views(ArrearsView("unit", name=_l("物业费欠费"), endpoint="arrears_unit", category=_l("招租收费")),
                     ArrearsView("lease", name=_l("租金欠费"), endpoint="arrears_lease", category=_l("招租收费")))
+    from schema.work_orders import WorkOrder
+
+    admin.add_link(PermittedLink(_l("工程出单"), "work_order.create_view", WorkOrder, "create", _l("前台服务")))
     app.extensions["propdesk_admin"] = admin
     return admin

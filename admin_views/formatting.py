@@ -31,6 +31,18 @@ def fmt_bool(value) -> str:
     return "" if value is None else ("是" if value else "否")
 
 
+def parse_when(text):
+    """A datetime from a datetime-local input; empty means now (the office clock)."""
+    from app import clock
+
+    if not text:
+        return clock.now()
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError("时间格式不正确") from exc
+
+
 def field_kind(model, name: str) -> str:
     """The kind of a spec column: relation, choice, money, date, datetime, bool, number, text."""
     attr = _attr(model, name)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
-from wtforms.validators import Optional
+from wtforms.validators import Optional, ValidationError
 
 from app import clock
 from app.validators import Required
@@ -96,7 +96,7 @@ def _date_filters(column, label):
 
 def _datetime_filters(column, label):
     return [sqla_filters.DateTimeBetweenFilter(column, label), sqla_filters.DateTimeGreaterFilter(column, label),
-            sqla_filters.DateTimeSmallerFilter(column, label)]
+            sqla_filters.DateTimeSmallerFilter(column, label), sqla_filters.FilterEmpty(column, label)]
 
 
 def _choice_filters(column, label, choices):
@@ -126,9 +126,10 @@ class SchemaView(ModelView):
         self.column_searchable_list = list(spec.search)
         self.column_export_list = list(spec.export or spec.list)
         self.column_details_list = list(spec.details or self._default_details(mapper))
-        self.form_columns = list(spec.form or self._default_form(mapper))
+        self.form_columns = [n for n in (spec.form or self._default_form(mapper)) if n not in spec.inline]
         if spec.edit is not None:
-            self.form_edit_rules = list(spec.edit) + ["row_version"]
+            self.form_edit_rules = list(spec.edit) + [n for n in spec.inline if n in (spec.edit or ())] + ["row_version"]
+        self.inline_models = [self._inline(model, name) for name in spec.inline]
         self.column_default_sort = list(spec.sort_order())
         self.page_size = spec.page_size
         self.column_labels = self._labels(model)
@@ -162,6 +163,26 @@ class SchemaView(ModelView):
         cols = [c.key for c in mapper.column_attrs if c.key not in skip and not c.columns[0].foreign_keys]
         rels = [r.key for r in mapper.relationships if r.direction.name == "MANYTOONE"]
         return rels + cols
+
+    @staticmethod
+    def _inline(model, name):
+        """(child model, options) for Flask-Admin's inline forms, labelled from the child's spec."""
+        child = _target(model, name)
+        cspec = child.__admin__
+        cmapper = inspect(child)
+        fields = [n for n in (cspec.form or ()) if n in cmapper.column_attrs]
+        labels = {n: _l(info_of(cmapper.column_attrs[n])["label"]) for n in fields}
+        args = {}
+        for n in fields:
+            column = cmapper.column_attrs[n].columns[0]
+            validators = list(info_of(cmapper.column_attrs[n]).get("validators") or ())
+            if not column.nullable and column.default is None:
+                validators.insert(0, Required("请填写%(label)s", info_of(cmapper.column_attrs[n])["label"]))
+            else:
+                validators.insert(0, Optional())
+            args[n] = {"label": labels[n], "validators": validators}
+        return (child, {"form_columns": ["id"] + fields, "column_labels": labels, "form_args": args,
+                        "form_label": _l(cspec.menu)})
 
     def _labels(self, model):
         mapper = inspect(model)
@@ -346,8 +367,17 @@ class SchemaView(ModelView):
             return None
 
     def record_sections(self, model) -> list[dict]:
-        """Tables under the details (e.g. a payer's open charges): [{title, headers, rows}]."""
-        return []
+        """Tables under the details (e.g. a payer's open charges): [{title, headers, rows}]; by default
+        the inline children the spec declares."""
+        sections = []
+        for name in self.spec.inline:
+            child = _target(self.model, name)
+            columns = [n for n in child.__admin__.list if n in inspect(child).column_attrs]
+            sections.append({
+                "title": gettext(child.__admin__.menu),
+                "headers": [gettext(info_of(inspect(child).column_attrs[n])["label"]) for n in columns],
+                "rows": [[display(child, n, getattr(row, n)) for n in columns] for row in getattr(model, name)]})
+        return sections
 
     def list_summary(self) -> str | None:
         """A line above the list computed from the current filters (rates, totals)."""
@@ -358,6 +388,14 @@ class SchemaView(ModelView):
         view_args = self._get_list_extra_args()
         _, query = self.get_list(0, None, False, view_args.search, view_args.filters, execute=False, page_size=0)
         return query.with_entities(self.model.id).order_by(None).subquery()
+
+    def filter_url(self, column: str, kind: type, value: str = "1", **args) -> str:
+        """The list URL with one declared filter applied (e.g. 离开时间 为空 → 在楼内)."""
+        target = getattr(self.model, column).property.columns[0]
+        for index, flt in enumerate(self._filters or ()):
+            if type(flt) is kind and getattr(flt, "column", None) is target:
+                return self.get_url(".index_view", **{f"flt0_{self.get_filter_arg(index, flt)}": value}, **args)
+        raise LookupError(f"{self.endpoint}: no {kind.__name__} filter on {column}")
 
     def list_links(self) -> list[tuple[str, str]]:
         """Buttons above the list for tools that act on more than the ticked rows."""
@@ -425,13 +463,21 @@ class SchemaView(ModelView):
                            reason_required=reason_required,
                            fields=self.confirm_fields(name), back=back, ids=",".join(map(str, ids)))
 
+    def action_applies(self, name: str, model) -> bool:
+        """Whether a confirm action makes sense for this record now (its details page offers it)."""
+        return True
+
     def record_links(self, model) -> list[tuple[str, str]]:
-        """Buttons on the details page; every record links to its history."""
+        """Buttons on the details page: the confirm actions this user may run on this record, then its history."""
         from schema.org import AuditLog
 
+        here = url_for(".details_view", id=model.id)
+        links = [(gettext(title), url_for(".confirm_view", action_name=name, ids=model.id, url=here))
+                 for name, (title, *_rest) in self.confirm_actions.items()
+                 if self.allowed(f"action:{name}") and self.action_applies(name, model)]
         if allowed(AuditLog.__admin__, "read"):
-            return [(gettext("修改历史"), url_for("audit_log.index_view", table=self.model.__tablename__, record=model.id))]
-        return []
+            links.append((gettext("修改历史"), url_for("audit_log.index_view", table=self.model.__tablename__, record=model.id)))
+        return links
 
     def get_query(self):
         return super().get_query().options(*self._eager(self.column_list))
@@ -482,7 +528,36 @@ class SchemaView(ModelView):
             return False
         return record
 
+    @staticmethod
+    def locked(model) -> str | None:
+        """Why a record may no longer be changed (an issued slip), or None; see Entity.locked_reason."""
+        reason = getattr(model, "locked_reason", None)
+        return reason() if reason else None
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        model = self.get_one(request.args.get("id", ""))
+        if model is not None and self.locked(model):
+            flash(self.locked(model), "error")
+            return redirect(self.get_url(".details_view", id=model.id))
+        return super().edit_view()
+
+    def on_model_change(self, form, model, is_created):
+        reason = self.locked(model)
+        if reason:
+            raise ValidationError(reason)
+        super().on_model_change(form, model, is_created)
+
+    def delete_model(self, model):
+        if self.locked(model):
+            flash(self.locked(model), "error")
+            return False
+        return super().delete_model(model)
+
     def update_model(self, form, model):
+        if self.locked(model):
+            flash(self.locked(model), "error")
+            return False
         posted = (form.row_version.data or "").strip() if hasattr(form, "row_version") else ""
         if posted and posted != str(getattr(model, "version", posted)):
             flash(STALE_MESSAGE, "error")

@@ -16,6 +16,9 @@ from .ledger import payer_sections
 class LeaseView(SchemaView):
     confirm_actions = {"terminate": ("终止合同", "terminate_records")}
 
+    def action_applies(self, name, model):
+        return model.status in ("signed", "active")
+
     def __init__(self, model, db):
         super().__init__(model, db)
         self.column_formatters = {**self.column_formatters, "end_date": self._end_date}

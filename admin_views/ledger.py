@@ -68,6 +68,9 @@ def payer_sections(unit_id=None, lease_id=None) -> list[dict]:
 class ChargeView(SchemaView):
     confirm_actions = {"void": ("作废应收费用", "void_records")}
 
+    def action_applies(self, name, model):
+        return model.status != "void"
+
     @action("void", "作废")
     def action_void(self, ids):
         return self.confirm_action("void", ids)
@@ -111,6 +114,9 @@ class PaymentView(SchemaView):
     create_template = "admin/payment_create.html"
     confirm_actions = {"void": ("作废收款", "void_records")}
     extra_permissions = {"receipt": "read"}
+
+    def action_applies(self, name, model):
+        return model.status != "void"
 
     @action("void", "作废")
     def action_void(self, ids):

@@ -1,8 +1,6 @@
 """Work orders: each step of 待派工 → 已派工 → 已签领 → 处理中 → 已完成 → 已回访 is an action that
 stamps who and when; the list shows the follow-up rates of what it lists; 待回访 shows deadlines."""
-from datetime import datetime
-
-from flask import url_for
+from flask import abort, render_template, request, url_for
 from flask_babel import gettext
 from flask_admin import expose
 from flask_admin.actions import action
@@ -15,18 +13,8 @@ from app.extensions import db
 from schema.org import Department
 from schema.work_orders import FollowupMethod, WorkOrder
 
-from .formatting import display, fmt_date
+from .formatting import display, fmt_date, parse_when
 from .generic import SchemaView
-
-
-def _when(text):
-    """A datetime from a datetime-local input; empty means now."""
-    if not text:
-        return clock.now()
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ValueError("时间格式不正确") from exc
 
 
 class WorkOrderView(SchemaView):
@@ -36,7 +24,7 @@ class WorkOrderView(SchemaView):
         "followup": ("回访", "followup_records", False),
         "close": ("关闭工单", "close_records"),
     }
-    extra_permissions = {"followups": "read"}
+    extra_permissions = {"followups": "read", "print_view": "read"}
 
     def __init__(self, model, db_):
         super().__init__(model, db_)
@@ -59,6 +47,22 @@ class WorkOrderView(SchemaView):
             department=form.department.data, created_by=current_user.username)
         order.note = form.note.data
         return order
+
+    def action_applies(self, name, model):
+        return name in workorders.available_actions(model.status)
+
+    def record_links(self, model):
+        return [(gettext("打印工单"), url_for(".print_view", id=model.id))] + super().record_links(model)
+
+    @expose("/print/")
+    def print_view(self):
+        order = self.get_one(request.args.get("id", ""))
+        if order is None:
+            abort(404)
+        from .release import estate_name
+
+        return render_template("print/work_order.html", o=order, estate=estate_name(order.unit),
+                               show=lambda name: display(WorkOrder, name, getattr(order, name)))
 
     # -- steps --------------------------------------------------------------------------
     @action("dispatch", "派工")
@@ -108,8 +112,8 @@ class WorkOrderView(SchemaView):
         return f"已派工 {len(records)} 张工单"
 
     def complete_records(self, records, form):
-        at = _when(form.get("at"))
-        leak = _when(form.get("leak_test_at")) if form.get("leak_test_at") else None
+        at = parse_when(form.get("at"))
+        leak = parse_when(form.get("leak_test_at")) if form.get("leak_test_at") else None
         for order in records:
             workorders.complete(order, current_user.username, at=at, leak_test_at=leak)
         return f"已完工 {len(records)} 张工单,已生成回访期限"

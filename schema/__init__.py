@@ -1,4 +1,5 @@
 """The registry: every entity the panel shows, in menu order."""
+from .complaints import CallLog, Complaint
 from .custody import Custody, CustodyPatrol
 from .documents import Document
 from .dunning import Dunning
@@ -8,11 +9,14 @@ from .occupancy import Inspection, InspectionItem, MoveIn
 from .org import AppUser, AuditLog, Department
 from .people import Owner, Ownership, Resident
 from .property import Building, Estate, Unit
+from .release import ReleaseItem, ReleaseSlip
+from .visitors import Visitor
 from .work_orders import WorkOrder
 
 REGISTRY = (
     Estate, Building, Unit,
     Owner, Ownership, Resident, Document,
+    CallLog, Complaint, ReleaseSlip, ReleaseItem, Visitor,
     MoveIn, Inspection, InspectionItem, WorkOrder, Custody, CustodyPatrol,
     LeasableAsset, Lease, Charge, Payment, PaymentAllocation, Dunning,
     Department, AppUser, AuditLog,

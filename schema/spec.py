@@ -122,6 +122,9 @@ class AdminSpec:
     """Roles per permission."""
     actions: dict = field(default_factory=dict)
     """Custom action name -> roles that may run it."""
+    inline: tuple = ()
+    """One-to-many children edited inside this record's form (e.g. a slip's item lines) and listed
+    on its details page; each child's own spec gives the fields."""
     page_size: int = 20
 
     def sort_order(self) -> tuple:
@@ -160,6 +163,10 @@ def validate_spec(model) -> None:
     check("sort", tuple(name.split(".")[0] for name, _desc in spec.sort_order()))
     if spec.title not in fields and not hasattr(model, spec.title):
         raise SpecError(f"{name}.__admin__.title: unknown column {spec.title!r}")
+    for n in spec.inline:
+        rel_ = fields.get(n)
+        if rel_ is None or hasattr(rel_, "columns") or rel_.direction.name != "ONETOMANY":
+            raise SpecError(f"{name}.__admin__.inline: {n!r} is not a one-to-many relationship")
     for n in spec.search:
         if n in fields and not hasattr(fields[n], "columns"):
             raise SpecError(f"{name}.__admin__.search: {n!r} is not a plain column")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from app.extensions import db
@@ -201,6 +201,48 @@ def inspection(**kw):
     return i
 
 
+def complaint(**kw):
+    from schema.complaints import Complaint
+
+    c = Complaint(**{"number": f"TS20261127-{next(_seq):04d}", "received_at": datetime(2026, 11, 20, 9, 30),
+                     "channel": "phone", "complainant": "李四", "phone": mobile(), "content": "楼道卫生差",
+                     "status": "registered", **kw})
+    db.session.add(c)
+    return c
+
+
+def call_log(**kw):
+    from schema.complaints import CallLog
+
+    c = CallLog(**{"at": datetime(2026, 11, 20, 10, 0), "caller": "王五", "identity": "owner", "phone": mobile(),
+                   "content": "厨房水管漏水", "answered": False, "callback": "13800000000", "status": "pending",
+                   **kw})
+    db.session.add(c)
+    return c
+
+
+def release_slip(**kw):
+    from schema.release import ReleaseItem, ReleaseSlip
+
+    items = kw.pop("items", None) or [("旧沙发", 1)]
+    s = ReleaseSlip(**{"unit": kw.pop("unit", None) or unit(), "applicant": "张三", "id_number": resident_id(),
+                       "relation": "owner", "reason": "搬家", "status": "draft",
+                       "created_at": datetime(2026, 11, 20, 11, 0), **kw})
+    for description, quantity in items:
+        s.items.append(ReleaseItem(description=description, quantity=quantity, measure="件"))
+    db.session.add(s)
+    return s
+
+
+def visitor(**kw):
+    from schema.visitors import Visitor
+
+    v = Visitor(**{"time_in": datetime(2026, 11, 20, 14, 0), "name": "赵六", "purpose": "拜访业主",
+                   "unit": kw.pop("unit", None) or unit(), **kw})
+    db.session.add(v)
+    return v
+
+
 def one_of_each() -> dict:
     """One committed record per registered table (app_user and audit_log exist already)."""
     from schema.ledger import PaymentAllocation
@@ -222,6 +264,11 @@ def one_of_each() -> dict:
     records["move_in"] = move_in(unit=own.unit, owner=own.owner)
     records["inspection"] = inspection(unit=own.unit)
     records["inspection_item"] = records["inspection"].items[0]
+    records["call_log"] = call_log(unit=own.unit)
+    records["complaint"] = complaint(unit=own.unit, call_log=records["call_log"])
+    records["release_slip"] = release_slip(unit=own.unit)
+    records["release_item"] = records["release_slip"].items[0]
+    records["visitor"] = visitor(unit=own.unit)
     db.session.commit()
     records["app_user"] = db.session.execute(db.select(AppUser).limit(1)).scalar_one()
     records["audit_log"] = db.session.execute(db.select(AuditLog).limit(1)).scalar_one()
