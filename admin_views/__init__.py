@@ -24,6 +24,8 @@ from .occupancy import InspectionView, MoveInView
 from .ledger import ChargeView, PaymentView
 from .property import UnitView
 from .release import ReleaseSlipView
+from .renovation import RenovationCheckView, RenovationPermitView, WorkerPassView
+from .supervision import DeptCheckView, NotificationView, PatrolView
 from .users import AppUserView
 from .visitors import VisitorView
 from .work_orders import WorkOrderView
@@ -31,7 +33,10 @@ from .work_orders import WorkOrderView
 BEHAVIOUR = {"document": DocumentView, "app_user": AppUserView, "audit_log": AuditLogView, "unit": UnitView,
              "charge": ChargeView, "payment": PaymentView, "lease": LeaseView, "dunning": DunningView,
              "work_order": WorkOrderView, "custody": CustodyView, "move_in": MoveInView, "inspection": InspectionView,
-             "complaint": ComplaintView, "call_log": CallLogView, "release_slip": ReleaseSlipView, "visitor": VisitorView}
+             "complaint": ComplaintView, "call_log": CallLogView, "release_slip": ReleaseSlipView, "visitor": VisitorView,
+             "renovation_permit": RenovationPermitView, "worker_pass": WorkerPassView,
+             "renovation_check": RenovationCheckView, "dept_check": DeptCheckView, "patrol": PatrolView,
+             "notification": NotificationView}
 """Tables whose view adds behaviour (uploads, passwords, history); all others are pure spec."""
 
 

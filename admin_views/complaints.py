@@ -10,24 +10,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app import arrears, calls, clock, complaints
-from app.extensions import db
 from schema.complaints import KIND_CATEGORIES, Complaint, ComplaintCategory, ComplaintKind
-from schema.org import Department
 from schema.work_orders import WorkOrderCategory
 
 from .formatting import display, money, parse_when
 from .generic import SchemaView
-
-
-def department_field(label="责任部门", name="department_id", blank=False):
-    rows = db.session.execute(select(Department.id, Department.name).order_by(Department.name)).all()
-    return {"name": name, "label": label, "type": "select",
-            "options": ([("", "(不转交)")] if blank else []) + [(d.id, d.name) for d in rows]}
-
-
-def department_of(form, name="department_id"):
-    raw = form.get(name) or ""
-    return db.session.get(Department, int(raw)) if raw.isdigit() else None
+from .pickers import department_field, department_of
 
 
 def category_options(kinds=("valid", "communication")):
@@ -109,7 +97,8 @@ class ComplaintView(SchemaView):
                        {"name": "supervisor", "label": "现场负责主管(留空则为部门主管)", "type": "text"}],
             "on_site": [{"name": "at", "label": "现场处理时间", "type": "datetime-local", "value": now},
                         {"name": "handling", "label": "处理情况", "type": "textarea"}],
-            "followup": [{"name": "satisfied", "label": "投诉人是否满意", "type": "select",
+            "followup": [{"name": "at", "label": "回访时间", "type": "datetime-local", "value": now},
+                         {"name": "satisfied", "label": "投诉人是否满意", "type": "select",
                           "options": [("1", "满意"), ("0", "不满意")]},
                          {"name": "result", "label": "回访结果", "type": "textarea"}],
             "escalate": [{"name": "category", "label": "有效投诉类别", "type": "select",
@@ -142,7 +131,7 @@ class ComplaintView(SchemaView):
     def followup_records(self, records, form):
         for c in records:
             complaints.record_followup(c, result=form.get("result", ""), satisfied=form.get("satisfied") == "1",
-                                       user=current_user)
+                                       user=current_user, at=parse_when(form.get("at")))
         return f"已回访 {len(records)} 条投诉"
 
     def escalate_records(self, records, form):
@@ -229,7 +218,8 @@ class CallLogView(SchemaView):
 
     def confirm_fields(self, name):
         if name == "to_work_order":
-            return [{"name": "category", "label": "维修类别", "type": "select", "options": WorkOrderCategory.choices()},
+            return [{"name": "category", "label": "维修类别", "type": "select", "options": WorkOrderCategory.choices(),
+                     "value": "other"},
                     department_field("派往部门(可稍后派工)", blank=True)]
         if name == "to_complaint":
             return [{"name": "category", "label": "性质与类别(可稍后定性)", "type": "select",

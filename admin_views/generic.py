@@ -5,7 +5,7 @@ search, sorting, links, export and permissions.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext, lazy_gettext as _l
@@ -76,6 +76,25 @@ def _link(view, context, obj, name):
     return Markup(f'<a href="{escape(url_for(endpoint + ".details_view", id=related.id))}">{escape(str(related))}</a>')
 
 
+MAX_ID = 2**31 - 1
+
+
+def parse_id(raw) -> int:
+    """A record id from user input: digits within the database's integer range, else ValueError."""
+    text = str(raw).strip()
+    if not text.isdigit() or not 0 < int(text) <= MAX_ID:
+        raise ValueError(f"invalid id {raw!r}")
+    return int(text)
+
+
+def parse_ids(values) -> list[int]:
+    """Ids from a list of strings (empty items skipped); anything else answers 400."""
+    try:
+        return [parse_id(v) for v in values if str(v).strip()]
+    except ValueError:
+        abort(400)
+
+
 def allowed(spec: AdminSpec, perm: str) -> bool:
     """Does the current user's role hold `perm` (a permission or `action:<name>`) on this entity?"""
     if not getattr(current_user, "is_authenticated", False):
@@ -140,8 +159,10 @@ class SchemaView(ModelView):
         self.column_formatters = self._formatters(model)
         self.column_formatters_detail = self.column_formatters
         self.column_type_formatters = {
-            **ModelView.column_type_formatters, date: lambda v, x, n=None: fmt_date(x)}
+            **ModelView.column_type_formatters, date: lambda v, x, n=None: fmt_date(x),
+            datetime: lambda v, x, n=None: fmt_date(x)}
         self.column_type_formatters[type(None)] = lambda *a: ""
+        self.column_type_formatters_detail = self.column_type_formatters
         self.form_choices = {
             c.key: [(code, _l(label)) for code, label in info_of(c)["choices"].choices()]
             for c in mapper.column_attrs if info_of(c).get("choices")}
@@ -153,9 +174,15 @@ class SchemaView(ModelView):
     # -- derivation from the spec ------------------------------------------------------
     @staticmethod
     def _default_details(mapper):
-        cols = [c.key for c in mapper.column_attrs if c.key not in ("id", "version") and not c.key.endswith("_id")]
-        rels = [r.key for r in mapper.relationships if r.direction.name == "MANYTOONE"]
-        return ["id"] + rels + cols
+        """Every column in declaration order, a foreign key shown as its related record in its place."""
+        rel_at = {next(iter(r.local_columns)).key: r.key for r in mapper.relationships if r.direction.name == "MANYTOONE"}
+        out = ["id"]
+        for c in mapper.column_attrs:
+            key = c.columns[0].key
+            if c.key in ("id", "version") or (key.endswith("_id") and key not in rel_at):
+                continue
+            out.append(rel_at.get(key, c.key))
+        return out
 
     @staticmethod
     def _default_form(mapper):
@@ -264,6 +291,8 @@ class SchemaView(ModelView):
                 args = {"label": _l(r.info.get("label", r.key))}
                 if not local.nullable:
                     args["validators"] = [Required("请选择%(label)s", r.info.get("label", r.key))]
+                else:
+                    args["blank_text"] = _l("(无)")
                 out[r.key] = args
         return out
 
@@ -330,7 +359,7 @@ class SchemaView(ModelView):
             flash("操作未执行:表单已过期,请刷新后重试。", "error")
             return redirect(url)
         try:
-            ids = [int(v) for v in request.form.getlist("rowid")]
+            ids = [parse_id(v) for v in request.form.getlist("rowid")]
         except ValueError:
             flash("操作未执行:所选记录编号无效。", "error")
             return redirect(url)
@@ -362,8 +391,8 @@ class SchemaView(ModelView):
     def get_one(self, id):
         """Integer ids only: garbage in the URL is 'not found', never a database error."""
         try:
-            return self.db_session.get(self.model, int(str(id)))
-        except (TypeError, ValueError, OverflowError):
+            return self.db_session.get(self.model, parse_id(id))
+        except (TypeError, ValueError):
             return None
 
     def record_sections(self, model) -> list[dict]:
@@ -393,7 +422,7 @@ class SchemaView(ModelView):
         """The list URL with one declared filter applied (e.g. 离开时间 为空 → 在楼内)."""
         target = getattr(self.model, column).property.columns[0]
         for index, flt in enumerate(self._filters or ()):
-            if type(flt) is kind and getattr(flt, "column", None) is target:
+            if isinstance(flt, kind) and getattr(flt, "column", None) is target:
                 return self.get_url(".index_view", **{f"flt0_{self.get_filter_arg(index, flt)}": value}, **args)
         raise LookupError(f"{self.endpoint}: no {kind.__name__} filter on {column}")
 
@@ -437,10 +466,7 @@ class SchemaView(ModelView):
             abort(404)
         reason_required = rest[0] if rest else True
         back = get_redirect_target() or self.get_url(".index_view")
-        try:
-            ids = [int(i) for i in (request.values.get("ids") or "").split(",") if i]
-        except ValueError:
-            abort(400)
+        ids = parse_ids((request.values.get("ids") or "").split(","))
         records = self.get_query().filter(self.model.id.in_(ids)).all() if ids else []
         if not records:
             flash(gettext("请先勾选要操作的记录。"), "error")
@@ -454,7 +480,8 @@ class SchemaView(ModelView):
                 try:
                     message = getattr(self, method)(records, request.form)
                     self.db_session.commit()
-                    flash(message, "success")
+                    message, category = message if isinstance(message, tuple) else (message, "success")
+                    flash(message, category)
                     return redirect(back)
                 except ValueError as exc:
                     self.db_session.rollback()
@@ -491,17 +518,38 @@ class SchemaView(ModelView):
         form.row_version = HiddenField()
         return form
 
+    def create_form(self, obj=None):
+        """A new record starts with one empty line per inline list (a slip has at least one item)."""
+        form = super().create_form(obj)
+        if request.method == "GET":
+            for name in self.spec.inline:
+                if not getattr(form, name).entries:
+                    getattr(form, name).append_entry()
+        return form
+
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
         if request.method == "GET" and obj is not None and hasattr(obj, "version"):
             form.row_version.data = obj.version
         return form
 
+    def _saved_values(self) -> dict:
+        """On an edit, the record's stored values: cross-field rules see fields the edit form locks too."""
+        if request.endpoint != f"{self.endpoint}.edit_view":
+            return {}
+        model = self.get_one(request.args.get("id", ""))
+        if model is None:
+            return {}
+        mapper = inspect(self.model)
+        values = {c.key: getattr(model, c.key) for c in mapper.column_attrs}
+        values.update({r.key: getattr(model, r.key) for r in mapper.relationships if r.direction.name == "MANYTOONE"})
+        return values
+
     def validate_form(self, form):
         ok = super().validate_form(form)
         if not is_form_submitted() or not hasattr(form, "row_version"):
             return ok
-        data = {f.name: f.data for f in form}
+        data = {**self._saved_values(), **{f.name: f.data for f in form}}
         rules = getattr(self.model, "check", None)
         for field_name, message in (rules(data) if rules else {}).items():
             field = getattr(form, field_name, None)

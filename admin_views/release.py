@@ -2,7 +2,7 @@
 supervisor's written override, the guard's stamp, voiding, and the printable A5 slip."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual
@@ -10,12 +10,12 @@ from flask_babel import gettext
 from flask_login import current_user
 from wtforms.validators import ValidationError
 
-from app import clock, release
+from app import actors, clock, release
 from schema.release import ReleaseSlip
 
 from .complaints import unit_status_section
 from .formatting import display, parse_when
-from .generic import SchemaView
+from .generic import SchemaView, parse_ids
 
 PRINTABLE = (release.ISSUED, release.RELEASED, release.VOID)
 
@@ -37,7 +37,7 @@ class ReleaseSlipView(SchemaView):
             model.created_at = clock.now()
             model.created_by = current_user.username
             model.status = release.DRAFT
-        if not model.items:
+        if not [item for item in model.items if item not in self.db_session.deleted]:
             raise ValidationError("请至少登记一件放行物品")
 
     def action_applies(self, name, model):
@@ -105,7 +105,7 @@ class ReleaseSlipView(SchemaView):
             if refusal:
                 flash(f"{slip}:{refusal}", "error")
         if not issued:
-            return f"{len(refused)} 张放行条因欠费被拒开,已记录"
+            return f"{len(refused)} 张放行条因欠费被拒开,已记录", "error"
         text = f"已开具放行条 {'、'.join(s.number for s in issued)}"
         return text + (f";{len(refused)} 张因欠费被拒开" if refused else "")
 
@@ -152,16 +152,14 @@ class ReleaseSlipView(SchemaView):
 
     @expose("/print/")
     def print_view(self):
-        try:
-            ids = [int(i) for i in (request.args.get("ids") or "").split(",") if i]
-        except ValueError:
-            abort(400)
+        ids = parse_ids((request.args.get("ids") or "").split(","))
         slips = self.get_query().filter(ReleaseSlip.id.in_(ids)).order_by(ReleaseSlip.id).all() if ids else []
         printable = [s for s in slips if s.status in PRINTABLE]
         if not printable:
             flash("只有已开具的放行条可以打印", "error")
             return redirect(url_for(".index_view"))
-        return render_template("print/release_slip.html", slips=printable, display=display, Slip=ReleaseSlip,
+        return render_template("print/release_slip.html", person=actors.person, slips=printable, display=display,
+                               Slip=ReleaseSlip,
                                estate_of=estate_name)
 
 

@@ -8,13 +8,13 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from app import clock, workorders
+from app import actors, clock, workorders
 from app.extensions import db
-from schema.org import Department
 from schema.work_orders import FollowupMethod, WorkOrder
 
 from .formatting import display, fmt_date, parse_when
 from .generic import SchemaView
+from .pickers import department_field, department_of
 
 
 class WorkOrderView(SchemaView):
@@ -61,7 +61,8 @@ class WorkOrderView(SchemaView):
             abort(404)
         from .release import estate_name
 
-        return render_template("print/work_order.html", o=order, estate=estate_name(order.unit),
+        return render_template("print/work_order.html", person=actors.person, o=order,
+                               estate=estate_name(order.unit),
                                show=lambda name: display(WorkOrder, name, getattr(order, name)))
 
     # -- steps --------------------------------------------------------------------------
@@ -92,9 +93,7 @@ class WorkOrderView(SchemaView):
     def confirm_fields(self, name):
         now = clock.now().strftime("%Y-%m-%dT%H:%M")
         if name == "dispatch":
-            departments = db.session.execute(select(Department.id, Department.name).order_by(Department.name)).all()
-            return [{"name": "department_id", "label": "负责部门", "type": "select",
-                     "options": [(d.id, d.name) for d in departments]}]
+            return [department_field("负责部门")]
         if name == "complete":
             return [{"name": "at", "label": "完成时间", "type": "datetime-local", "value": now},
                     {"name": "leak_test_at", "label": "试漏时间(渗漏水维修必填)", "type": "datetime-local"}]
@@ -106,7 +105,7 @@ class WorkOrderView(SchemaView):
         return []
 
     def dispatch_records(self, records, form):
-        department = db.session.get(Department, int(form.get("department_id") or 0))
+        department = department_of(form)
         for order in records:
             workorders.dispatch(order, current_user.username, department=department)
         return f"已派工 {len(records)} 张工单"

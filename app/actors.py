@@ -14,3 +14,15 @@ def username_of(user) -> str | None:
         user = user._get_current_object()
     name = getattr(user, "username", user)
     return str(name) if isinstance(name, str) and name else None
+
+
+def person(username: str | None) -> str:
+    """The name printed for a stamped username (slips carry 姓名, not login names); the username if unknown."""
+    if not username:
+        return ""
+    from schema.org import AppUser
+
+    from .extensions import db
+
+    name = db.session.execute(db.select(AppUser.display_name).where(AppUser.username == username)).scalar()
+    return name or username

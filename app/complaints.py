@@ -64,6 +64,10 @@ def register(*, complainant, content, channel="phone", phone=None, unit=None, ki
 
     if not (complainant or "").strip() or not (content or "").strip():
         raise ComplaintError("请填写投诉人和投诉内容")
+    if category and not kind:
+        raise ComplaintError("请选择投诉性质")
+    if kind:
+        check_classification(kind, category)
     at = at or clock.now()
     who = username_of(created_by)
     with audit_context(db.session, action="登记投诉", username=who):
@@ -133,9 +137,12 @@ def record_followup(complaint, *, result: str, satisfied: bool, user, at: dateti
     """The follow-up visit that closes the complaint."""
     if not (result or "").strip():
         raise ComplaintError("请填写回访结果")
+    at = at or clock.now()
+    if complaint.onsite_at and at < complaint.onsite_at:
+        raise ComplaintError("回访时间不能早于现场处理时间")
     with audit_context(db.session, action="回访", username=username_of(user)):
         _move(complaint, VISITED)
-        complaint.followup_at = at or clock.now()
+        complaint.followup_at = at
         complaint.followup_by = username_of(user)
         complaint.followup_result = result.strip()
         complaint.satisfied = bool(satisfied)

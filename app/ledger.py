@@ -212,6 +212,26 @@ def record_payment(*, amount, method, payer_name, unit=None, owner=None, lease=N
     return payment
 
 
+def charge_and_collect(*, kind, amount, method, unit, owner, period, note, clerk=None, at: datetime | None = None):
+    """A fee charged and paid on the spot (move-in prepayment, renovation-waste fee, a service order):
+    a charge due today and a receipt allocated to it. Returns the Payment; the caller commits."""
+    from schema.ledger import Charge, ChargeStatus, PayMethod
+
+    amount = money(amount)
+    if amount <= 0:
+        raise LedgerError("金额必须大于0")
+    if str(method) not in {m.value for m in PayMethod}:
+        raise LedgerError("收款方式不正确")
+    at = at or clock.now()
+    payer_name = owner.name if owner is not None else ""
+    charge = Charge(kind=str(kind), unit=unit, owner=owner, payer_name=payer_name, period=period,
+                    due_date=at.date(), amount=amount, amount_paid=money(0), status=ChargeStatus.unpaid.value)
+    db.session.add(charge)
+    db.session.flush()
+    return record_payment(amount=amount, method=str(method), payer_name=payer_name, unit=unit, owner=owner,
+                          clerk=clerk, paid_at=at, note=note, charge_ids=[charge.id])
+
+
 def _real_user(user):
     """The AppUser behind flask_login's current_user proxy; None for an anonymous visitor."""
     if user is None:

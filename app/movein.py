@@ -163,9 +163,9 @@ def complete_move_in(move_in, user=None, at: datetime | None = None):
 def collect_move_in_fee(move_in, amount, method, months: int = 1, clerk=None, at: datetime | None = None):
     """收取物业管理费 at move-in: a 物业管理费 charge "入住预收N个月" due today, paid at once by a receipt
     (ledger.record_payment, allocated to that charge). Returns the Payment."""
-    from schema.ledger import Charge, ChargeKind, ChargeStatus, PayMethod
+    from schema.ledger import ChargeKind, PayMethod
 
-    from .ledger import money, record_payment
+    from .ledger import charge_and_collect, money
 
     if move_in.fee_payment is not None:
         raise MoveInError(f"该入住已收取物业管理费,收据号 {move_in.fee_payment.receipt_no}")
@@ -176,18 +176,10 @@ def collect_move_in_fee(move_in, amount, method, months: int = 1, clerk=None, at
         raise MoveInError("物业管理费金额必须大于0")
     if _code(method) not in {m.value for m in PayMethod}:
         raise MoveInError("收款方式不正确")
-    at = at or clock.now()
-    owner = move_in.owner
-    payer_name = owner.name if owner is not None else ""
     with audit_context(db.session, action="收取入住物业费", username=_username(clerk)):
-        charge = Charge(kind=ChargeKind.mgmt_fee.value, unit=move_in.unit, owner=owner, payer_name=payer_name,
-                        period=f"入住预收{months}个月", due_date=at.date(), amount=amount,
-                        amount_paid=money(0), status=ChargeStatus.unpaid.value)
-        db.session.add(charge)
-        db.session.flush()
-        payment = record_payment(amount=amount, method=_code(method), payer_name=payer_name, unit=move_in.unit,
-                                 owner=owner, clerk=clerk, paid_at=at, note=f"入住预收物业管理费{months}个月",
-                                 charge_ids=[charge.id])
+        payment = charge_and_collect(kind=ChargeKind.mgmt_fee.value, amount=amount, method=_code(method),
+                                     unit=move_in.unit, owner=move_in.owner, period=f"入住预收{months}个月",
+                                     note=f"入住预收物业管理费{months}个月", clerk=clerk, at=at)
         move_in.fee_payment = payment
         db.session.flush()
     return payment

@@ -39,18 +39,21 @@ def open_slip(*, unit, applicant, id_number, relation="owner", reason, items, ph
         description, quantity, *measure = line
         slip.items.append(ReleaseItem(description=description, quantity=int(quantity),
                                       measure=measure[0] if measure else "件"))
-    db.session.add(slip)
-    db.session.flush()
+    with audit_context(db.session, action="登记放行申请", username=username_of(created_by)):
+        db.session.add(slip)
+        db.session.flush()
     return slip
 
 
 def unit_owner_ids(unit) -> set[str]:
     """The ID numbers of the unit's owners, upper-cased."""
-    return {(o.owner.id_number or "").upper() for o in getattr(unit, "ownerships", ()) if o.owner}
+    return {o.owner.id_number.strip().upper() for o in getattr(unit, "ownerships", ())
+            if o.owner and (o.owner.id_number or "").strip()}
 
 
 def applicant_is_owner(slip) -> bool:
-    return (slip.id_number or "").upper() in unit_owner_ids(slip.unit)
+    number = (slip.id_number or "").strip().upper()
+    return bool(number) and number in unit_owner_ids(slip.unit)
 
 
 def needs_owner_confirmation(slip) -> bool:
@@ -86,7 +89,8 @@ def confirm_owner(slip, *, confirmed_by: str, phone: str, user=None, at: datetim
     owners = {o.owner.name for o in slip.unit.ownerships if o.owner}
     if confirmed_by.strip() not in owners:
         raise ReleaseError(f"{confirmed_by} 不是该房屋登记的业主(业主:{'、'.join(sorted(owners)) or '无'})")
-    with audit_context(db.session, action="业主电话确认", note=f"{confirmed_by} {phone}", username=username_of(user)):
+    with audit_context(db.session, action="业主电话确认", note=f"{confirmed_by.strip()} {phone.strip()}",
+                       username=username_of(user)):
         slip.owner_confirmed = True
         slip.owner_confirmed_by = confirmed_by.strip()
         slip.owner_confirm_phone = phone.strip()
@@ -122,20 +126,24 @@ def issue(slip, *, user, id_checked: bool, at: datetime | None = None) -> str | 
     at = at or clock.now()
     refusal = arrears_gate(slip, at.date())
     if refusal:
+        owed, is_owner = unit_overdue(slip, at.date()), applicant_is_owner(slip)
         with audit_context(db.session, action="拒开放行条", note=refusal, username=username_of(user)):
             slip.status = REFUSED
             slip.refused_at = at
             slip.refused_reason = refusal
+            slip.arrears_at_issue = owed
+            slip.applicant_is_owner = is_owner
             slip.id_checked = True
             db.session.flush()
         return refusal
     if needs_owner_confirmation(slip):
         raise ReleaseError("申请人不是该房屋业主,须先电话联系业主确认后才能开具")
     with audit_context(db.session, action="开具放行条", username=username_of(user)):
+        is_owner, owed, number = applicant_is_owner(slip), unit_overdue(slip, at.date()), next_number(PREFIX, at.date())
         slip.id_checked = True
-        slip.applicant_is_owner = applicant_is_owner(slip)
-        slip.arrears_at_issue = unit_overdue(slip, at.date())
-        slip.number = next_number(PREFIX, at.date())
+        slip.applicant_is_owner = is_owner
+        slip.arrears_at_issue = owed
+        slip.number = number
         slip.status = ISSUED
         slip.issued_at = at
         slip.issued_by = username_of(user)

@@ -4,6 +4,9 @@ from .custody import Custody, CustodyPatrol
 from .documents import Document
 from .dunning import Dunning
 from .leasing import LeasableAsset, Lease
+from .notifications import Notification
+from .renovation import RenovationCheck, RenovationPermit, WorkerPass
+from .supervision import DeptCheck, Patrol
 from .ledger import Charge, NumberSequence, Payment, PaymentAllocation
 from .occupancy import Inspection, InspectionItem, MoveIn
 from .org import AppUser, AuditLog, Department
@@ -18,6 +21,8 @@ REGISTRY = (
     Owner, Ownership, Resident, Document,
     CallLog, Complaint, ReleaseSlip, ReleaseItem, Visitor,
     MoveIn, Inspection, InspectionItem, WorkOrder, Custody, CustodyPatrol,
+    RenovationPermit, WorkerPass, RenovationCheck,
+    DeptCheck, Patrol, Notification,
     LeasableAsset, Lease, Charge, Payment, PaymentAllocation, Dunning,
     Department, AppUser, AuditLog,
 )

@@ -134,7 +134,8 @@ class CallLog(Entity):
     __tablename__ = "call_log"
     __admin__ = AdminSpec(
         menu="来电记录", category="前台服务",
-        list=("at", "caller", "identity", "unit", "phone", "content", "answered", "department", "status"),
+        list=("at", "caller", "identity", "unit", "phone", "content", "answered", "department", "status",
+              "work_order"),
         search=("caller", "phone", "content", "callback"),
         filters=("at", "status", "identity", "answered", "department", "unit"),
         form=("at", "caller", "identity", "unit", "phone", "content", "answered", "answer", "callback",

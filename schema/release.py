@@ -88,10 +88,10 @@ class ReleaseSlip(Entity):
     note: Mapped[str | None] = col("备注", Text)
 
     def __str__(self) -> str:
-        return self.number or f"放行申请#{self.id}"
+        return self.number or f"放行申请#{self.id}({self.unit or ''} {self.applicant or ''})"
 
     def locked_reason(self) -> str | None:
-        if self.status in (SlipStatus.draft, SlipStatus.refused):
+        if self.id is None or self.status in (None, SlipStatus.draft, SlipStatus.refused):
             return None
         return f"放行条已{SlipStatus.label_of(self.status).removeprefix('已')},不能再修改;如有错误请作废后重开"
 
@@ -102,7 +102,7 @@ class ReleaseItem(Entity):
         menu="放行物品", category="前台服务",
         list=("slip", "description", "quantity", "measure"), search=("description",), filters=("slip",),
         form=("description", "quantity", "measure"), title="description",
-        roles=roles(create=DESK, edit=DESK, delete=DESK),
+        roles=roles(create=(), edit=DESK, delete=DESK),
     )
     slip_id: Mapped[int] = col("放行条", ForeignKey("release_slip.id"), index=True)
     slip = rel("放行条", "ReleaseSlip", backref="items")

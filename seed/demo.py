@@ -424,6 +424,9 @@ def load(seed: int = 2026, ledger: bool = True) -> dict[str, int]:
     from seed.occupancy_demo import load_occupancy
 
     counts.update(load_occupancy(rng))  # move-ins, inspections, work orders, custody: relative to today
+    from seed.frontdesk_demo import load_frontdesk
+
+    counts.update(load_frontdesk(rng))  # calls, complaints, release slips, visitors: relative to today
     return counts
 
 

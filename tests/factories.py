@@ -243,6 +243,65 @@ def visitor(**kw):
     return v
 
 
+def renovation_permit(**kw):
+    from schema.renovation import RenovationPermit
+
+    own = kw.pop("ownership", None) or ownership()
+    p = RenovationPermit(**{"unit": own.unit, "owner": own.owner, "applicant_kind": "owner", "contractor": "美家装饰",
+                            "contractor_phone": "13900000000", "planned_start": date(2026, 12, 1),
+                            "planned_end": date(2027, 1, 31), "plan_summary": "厨卫翻新,更换地砖",
+                            "status": "applied", "applied_at": datetime(2026, 11, 20, 9, 0), **kw})
+    db.session.add(p)
+    return p
+
+
+def worker_pass(**kw):
+    from schema.renovation import WorkerPass
+
+    w = WorkerPass(**{"permit": kw.pop("permit", None) or renovation_permit(), "name": "刘工",
+                      "id_number": resident_id(), "valid_from": date(2026, 12, 1), "valid_to": date(2026, 12, 31), **kw})
+    db.session.add(w)
+    return w
+
+
+def renovation_check(**kw):
+    from schema.renovation import RenovationCheck
+
+    c = RenovationCheck(**{"permit": kw.pop("permit", None) or renovation_permit(), "checked_on": date(2026, 12, 5),
+                           "inspector": "陈建国", "findings": "施工正常", "violation": False, **kw})
+    db.session.add(c)
+    return c
+
+
+def patrol(**kw):
+    from schema.supervision import Patrol
+
+    p = Patrol(**{"building": kw.pop("building", None) or building(), "at": datetime(2026, 11, 26, 9, 0),
+                  "patroller": "李娜", **kw})
+    db.session.add(p)
+    return p
+
+
+def dept_check(**kw):
+    from schema.supervision import DeptCheck
+
+    c = DeptCheck(**{"department": kw.pop("department", None) or department(), "item": "hygiene",
+                     "checked_at": datetime(2026, 11, 26, 10, 0), "checker": "李娜", "passed": False,
+                     "findings": "3栋楼道有垃圾", "slip_kind": "nonconformance", "number": f"BH20261126-{next(_seq):04d}",
+                     "deadline": datetime(2026, 11, 28, 18, 0), "status": "open", **kw})
+    db.session.add(c)
+    return c
+
+
+def notification(**kw):
+    from schema.notifications import Notification
+
+    n = Notification(**{"department": kw.pop("department", None) or department(), "subject": "装修开工通知",
+                        "created_at": datetime(2026, 11, 26, 10, 0), **kw})
+    db.session.add(n)
+    return n
+
+
 def one_of_each() -> dict:
     """One committed record per registered table (app_user and audit_log exist already)."""
     from schema.ledger import PaymentAllocation
@@ -269,6 +328,12 @@ def one_of_each() -> dict:
     records["release_slip"] = release_slip(unit=own.unit)
     records["release_item"] = records["release_slip"].items[0]
     records["visitor"] = visitor(unit=own.unit)
+    records["renovation_permit"] = renovation_permit(ownership=own)
+    records["worker_pass"] = worker_pass(permit=records["renovation_permit"])
+    records["renovation_check"] = renovation_check(permit=records["renovation_permit"])
+    records["patrol"] = patrol(building=own.unit.building)
+    records["dept_check"] = dept_check(department=records["department"], patrol=records["patrol"])
+    records["notification"] = notification(department=records["department"])
     db.session.commit()
     records["app_user"] = db.session.execute(db.select(AppUser).limit(1)).scalar_one()
     records["audit_log"] = db.session.execute(db.select(AuditLog).limit(1)).scalar_one()
