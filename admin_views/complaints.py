@@ -3,7 +3,6 @@ and app/calls; a complaint's page shows the complainant's identity check and the
 from __future__ import annotations
 
 from flask import request
-from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext
 from flask_login import current_user
@@ -63,30 +62,6 @@ class ComplaintView(SchemaView):
         if name == "verify":
             return not model.identity_checked
         return model.status in self.STEP_STATUS.get(name, (model.status,))
-
-    @action("classify", "定性")
-    def action_classify(self, ids):
-        return self.confirm_action("classify", ids)
-
-    @action("verify", "核实身份")
-    def action_verify(self, ids):
-        return self.confirm_action("verify", ids)
-
-    @action("assign", "派部门")
-    def action_assign(self, ids):
-        return self.confirm_action("assign", ids)
-
-    @action("on_site", "现场处理")
-    def action_on_site(self, ids):
-        return self.confirm_action("on_site", ids)
-
-    @action("followup", "回访")
-    def action_followup(self, ids):
-        return self.confirm_action("followup", ids)
-
-    @action("escalate", "升级为有效投诉")
-    def action_escalate(self, ids):
-        return self.confirm_action("escalate", ids)
 
     def confirm_fields(self, name):
         now = clock.now().strftime("%Y-%m-%dT%H:%M")
@@ -203,18 +178,6 @@ class CallLogView(SchemaView):
         if name == "to_complaint":
             return not model.complaints
         return True
-
-    @action("to_work_order", "转维修工单")
-    def action_to_work_order(self, ids):
-        return self.confirm_action("to_work_order", ids)
-
-    @action("to_complaint", "转投诉")
-    def action_to_complaint(self, ids):
-        return self.confirm_action("to_complaint", ids)
-
-    @action("followup", "回访完成")
-    def action_followup(self, ids):
-        return self.confirm_action("followup", ids)
 
     def confirm_fields(self, name):
         if name == "to_work_order":

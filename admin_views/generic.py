@@ -450,6 +450,15 @@ class SchemaView(ModelView):
     optionally a third item False when no reason is needed (the page then only asks its fields).
     `confirm_action(name, ids)` sends the user to that page first."""
 
+    def init_actions(self):
+        """Every confirm action is also a batch action in the list (labelled by its title) unless the view
+        declares its own @action of that name."""
+        super().init_actions()
+        for name, (title, *_rest) in self.confirm_actions.items():
+            if name not in self._actions_data:
+                self._actions.append((name, _l(title)))
+                self._actions_data[name] = (lambda ids, name=name: self.confirm_action(name, ids), _l(title), None)
+
     def confirm_action(self, name, ids):
         return redirect(url_for(".confirm_view", action_name=name, ids=",".join(str(i) for i in ids),
                                 url=get_redirect_target() or self.get_url(".index_view")))

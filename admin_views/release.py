@@ -52,26 +52,6 @@ class ReleaseSlipView(SchemaView):
             return model.status == release.ISSUED
         return model.status not in (release.RELEASED, release.VOID)
 
-    @action("issue", "开具放行条")
-    def action_issue(self, ids):
-        return self.confirm_action("issue", ids)
-
-    @action("confirm_owner", "业主电话确认")
-    def action_confirm_owner(self, ids):
-        return self.confirm_action("confirm_owner", ids)
-
-    @action("override", "欠费放行审批")
-    def action_override(self, ids):
-        return self.confirm_action("override", ids)
-
-    @action("release", "已放行")
-    def action_release(self, ids):
-        return self.confirm_action("release", ids)
-
-    @action("void", "作废")
-    def action_void(self, ids):
-        return self.confirm_action("void", ids)
-
     @action("print", "打印")
     def action_print(self, ids):
         return redirect(url_for(".print_view", ids=",".join(map(str, ids))))

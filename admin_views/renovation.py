@@ -72,30 +72,6 @@ class RenovationPermitView(SchemaView):
             return not model.waste_fee_paid and bool(model.waste_fee) and model.status != renovation.REJECTED
         return model.status in self.STEP_STATUS.get(name, ())
 
-    @action("review", "审核方案")
-    def action_review(self, ids):
-        return self.confirm_action("review", ids)
-
-    @action("approve", "批准")
-    def action_approve(self, ids):
-        return self.confirm_action("approve", ids)
-
-    @action("reject", "驳回")
-    def action_reject(self, ids):
-        return self.confirm_action("reject", ids)
-
-    @action("start", "开工")
-    def action_start(self, ids):
-        return self.confirm_action("start", ids)
-
-    @action("complete", "完工")
-    def action_complete(self, ids):
-        return self.confirm_action("complete", ids)
-
-    @action("collect_fee", "收取装修垃圾清运费")
-    def action_collect_fee(self, ids):
-        return self.confirm_action("collect_fee", ids)
-
     @action("print", "打印许可证及出入证")
     def action_print(self, ids):
         return redirect(url_for(".print_view", ids=",".join(map(str, ids))))

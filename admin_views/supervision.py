@@ -66,14 +66,6 @@ class DeptCheckView(SchemaView):
             return model.status in supervision.OPEN_STATES
         return model.status == supervision.RECTIFIED
 
-    @action("rectify", "登记整改")
-    def action_rectify(self, ids):
-        return self.confirm_action("rectify", ids)
-
-    @action("recheck", "复查")
-    def action_recheck(self, ids):
-        return self.confirm_action("recheck", ids)
-
     def confirm_fields(self, name):
         now = clock.now().strftime("%Y-%m-%dT%H:%M")
         if name == "rectify":
@@ -150,10 +142,6 @@ class PatrolView(SchemaView):
     def action_applies(self, name, model):
         raised = {s.item for s in model.slips}
         return any(supervision.PATROL_ITEMS[n][0] not in raised for n in supervision.failures(model))
-
-    @action("raise_slips", "不合格项开单")
-    def action_raise_slips(self, ids):
-        return self.confirm_action("raise_slips", ids)
 
     def confirm_fields(self, name):
         return [{"name": "deadline", "label": "整改期限", "type": "datetime-local",

@@ -427,6 +427,9 @@ def load(seed: int = 2026, ledger: bool = True) -> dict[str, int]:
     from seed.frontdesk_demo import load_frontdesk
 
     counts.update(load_frontdesk(rng))  # calls, complaints, release slips, visitors: relative to today
+    from seed.renovation_demo import load_renovation
+
+    counts.update(load_renovation(rng))  # renovation permits, department checks, patrols: relative to today
     return counts
 
 

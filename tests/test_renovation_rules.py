@@ -518,9 +518,9 @@ def test_pass_is_locked_once_the_works_are_completed_or_rejected(ctx):
     for status in ("applied", "reviewed", "approved", "in_progress"):
         w.permit.status = status
         assert w.locked_reason() is None
-    for status in ("completed", "rejected"):
+    for status, label in (("completed", "已完工"), ("rejected", "已驳回")):
         w.permit.status = status
-        assert w.locked_reason() == "装修已完工或已驳回,出入证不能再修改"
+        assert w.locked_reason() == w.permit.locked_reason() == f"装修申请{label},不能再修改"
     assert WorkerPass(name="刘工").locked_reason() is None
 
 
