@@ -13,6 +13,7 @@ from schema.spec import validate_spec
 
 from .arrears import ArrearsView
 from .audit_log import AuditLogView
+from .community import BulletinPostView, CommunityEventView
 from .complaints import CallLogView, ComplaintView
 from .custody import CustodyView
 from .documents import DocumentView
@@ -24,6 +25,9 @@ from .occupancy import InspectionView, MoveInView
 from .ledger import ChargeView, PaymentView
 from .property import UnitView
 from .release import ReleaseSlipView
+from .reports import MonthlyReportView
+from .services import ServiceOrderView
+from .visits import FollowupVisitView, SurveyView
 from .renovation import RenovationCheckView, RenovationPermitView, WorkerPassView
 from .supervision import DeptCheckView, NotificationView, PatrolView
 from .users import AppUserView
@@ -36,7 +40,9 @@ BEHAVIOUR = {"document": DocumentView, "app_user": AppUserView, "audit_log": Aud
              "complaint": ComplaintView, "call_log": CallLogView, "release_slip": ReleaseSlipView, "visitor": VisitorView,
              "renovation_permit": RenovationPermitView, "worker_pass": WorkerPassView,
              "renovation_check": RenovationCheckView, "dept_check": DeptCheckView, "patrol": PatrolView,
-             "notification": NotificationView}
+             "notification": NotificationView, "followup_visit": FollowupVisitView, "survey": SurveyView,
+             "bulletin_post": BulletinPostView, "community_event": CommunityEventView,
+             "service_order": ServiceOrderView}
 """Tables whose view adds behaviour (uploads, passwords, history); all others are pure spec."""
 
 
@@ -77,7 +83,8 @@ def init_app(app, registry=REGISTRY) -> Admin:
     )
     admin.add_views(*build_views(registry))
     admin.add_views(ArrearsView("unit", name=_l("物业费欠费"), endpoint="arrears_unit", category=_l("招租收费")),
-                    ArrearsView("lease", name=_l("租金欠费"), endpoint="arrears_lease", category=_l("招租收费")))
+                    ArrearsView("lease", name=_l("租金欠费"), endpoint="arrears_lease", category=_l("招租收费")),
+                    MonthlyReportView(name=_l("月度统计报表"), endpoint="monthly_report", category=_l("回访与社区")))
     from schema.work_orders import WorkOrder
 
     admin.add_link(PermittedLink(_l("工程出单"), "work_order.create_view", WorkOrder, "create", _l("前台服务")))

@@ -8,7 +8,15 @@ from wtforms import FileField
 
 from app import storage
 
-from .generic import SchemaView
+from .generic import SchemaView, parse_id
+
+
+def _arg_id(name):
+    """An id from the query string, or None for anything that is not one."""
+    try:
+        return parse_id(request.args.get(name, ""))
+    except ValueError:
+        return None
 
 
 class DocumentView(SchemaView):
@@ -27,16 +35,18 @@ class DocumentView(SchemaView):
             from schema.people import Owner
             from schema.property import Unit
 
-            form.owner.data = db.session.get(Owner, request.args.get("owner", type=int) or 0) or form.owner.data
-            form.unit.data = db.session.get(Unit, request.args.get("unit", type=int) or 0) or form.unit.data
+            form.owner.data = db.session.get(Owner, _arg_id("owner")) if _arg_id("owner") else form.owner.data
+            form.unit.data = db.session.get(Unit, _arg_id("unit")) if _arg_id("unit") else form.unit.data
             if request.args.get("doc_type"):
                 from schema.documents import DocType
 
                 form.doc_type.data = request.args["doc_type"]
                 form.title.data = form.title.data or DocType.label_of(request.args["doc_type"])
+            if request.args.get("title"):
+                form.title.data = request.args["title"][:200]
             if request.args.get("ref_table"):
                 form.ref_table.data = request.args["ref_table"][:40]
-                form.ref_id.data = request.args.get("ref_id", type=int)
+                form.ref_id.data = _arg_id("ref_id")
         return form
 
     def scaffold_form(self):

@@ -145,7 +145,11 @@ class SchemaView(ModelView):
         self.column_searchable_list = list(spec.search)
         self.column_export_list = list(spec.export or spec.list)
         self.column_details_list = list(spec.details or self._default_details(mapper))
-        self.form_columns = [n for n in (spec.form or self._default_form(mapper)) if n not in spec.inline]
+        create = [n for n in (spec.form or self._default_form(mapper)) if n not in spec.inline]
+        edit_only = [n for n in (spec.edit or ()) if n not in create and n not in spec.inline]
+        self.form_columns = create + edit_only
+        if edit_only:  # recorded only once the record exists (e.g. an event's actual cost)
+            self.form_create_rules = create + list(spec.inline) + ["row_version"]
         if spec.edit is not None:
             self.form_edit_rules = list(spec.edit) + [n for n in spec.inline if n in (spec.edit or ())] + ["row_version"]
         self.inline_models = [self._inline(model, name) for name in spec.inline]
@@ -481,6 +485,9 @@ class SchemaView(ModelView):
             flash(gettext("请先勾选要操作的记录。"), "error")
             return redirect(back)
         error = None
+        idle = [str(r) for r in records if not self.action_applies(name, r)]
+        if idle and request.method == "GET":
+            error = gettext("以下记录当前状态不能执行此操作:") + "、".join(idle)
         if request.method == "POST":
             reason = (request.form.get("reason") or "").strip()
             if reason_required and not reason:

@@ -212,7 +212,8 @@ def record_payment(*, amount, method, payer_name, unit=None, owner=None, lease=N
     return payment
 
 
-def charge_and_collect(*, kind, amount, method, unit, owner, period, note, clerk=None, at: datetime | None = None):
+def charge_and_collect(*, kind, amount, method, unit, owner, period, note, clerk=None, at: datetime | None = None,
+                       payer_name: str | None = None):
     """A fee charged and paid on the spot (move-in prepayment, renovation-waste fee, a service order):
     a charge due today and a receipt allocated to it. Returns the Payment; the caller commits."""
     from schema.ledger import Charge, ChargeStatus, PayMethod
@@ -223,7 +224,7 @@ def charge_and_collect(*, kind, amount, method, unit, owner, period, note, clerk
     if str(method) not in {m.value for m in PayMethod}:
         raise LedgerError("收款方式不正确")
     at = at or clock.now()
-    payer_name = owner.name if owner is not None else ""
+    payer_name = (payer_name or "").strip() or (owner.name if owner is not None else "")
     charge = Charge(kind=str(kind), unit=unit, owner=owner, payer_name=payer_name, period=period,
                     due_date=at.date(), amount=amount, amount_paid=money(0), status=ChargeStatus.unpaid.value)
     db.session.add(charge)

@@ -1,4 +1,5 @@
 """The registry: every entity the panel shows, in menu order."""
+from .community import BulletinPost, CommunityEvent
 from .complaints import CallLog, Complaint
 from .custody import Custody, CustodyPatrol
 from .documents import Document
@@ -13,6 +14,8 @@ from .org import AppUser, AuditLog, Department
 from .people import Owner, Ownership, Resident
 from .property import Building, Estate, Unit
 from .release import ReleaseItem, ReleaseSlip
+from .services import ServiceItem, ServiceOrder
+from .visits import FollowupVisit, Survey
 from .visitors import Visitor
 from .work_orders import WorkOrder
 
@@ -23,6 +26,7 @@ REGISTRY = (
     MoveIn, Inspection, InspectionItem, WorkOrder, Custody, CustodyPatrol,
     RenovationPermit, WorkerPass, RenovationCheck,
     DeptCheck, Patrol, Notification,
+    FollowupVisit, Survey, BulletinPost, CommunityEvent, ServiceItem, ServiceOrder,
     LeasableAsset, Lease, Charge, Payment, PaymentAllocation, Dunning,
     Department, AppUser, AuditLog,
 )

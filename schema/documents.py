@@ -55,6 +55,6 @@ class Document(Entity):
 
     @classmethod
     def check(cls, data: dict) -> dict:
-        if not data.get("owner") and not data.get("unit"):
-            return {"owner": "资料须关联业主或房屋(至少一项)"}
+        if not data.get("owner") and not data.get("unit") and not (data.get("ref_table") and data.get("ref_id")):
+            return {"owner": "资料须关联业主、房屋或业务记录(至少一项)"}
         return {}

@@ -430,6 +430,9 @@ def load(seed: int = 2026, ledger: bool = True) -> dict[str, int]:
     from seed.renovation_demo import load_renovation
 
     counts.update(load_renovation(rng))  # renovation permits, department checks, patrols: relative to today
+    from seed.community_demo import load_community
+
+    counts.update(load_community(rng))  # visits, surveys, bulletin board, events, services: relative to today
     return counts
 
 

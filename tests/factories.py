@@ -302,6 +302,63 @@ def notification(**kw):
     return n
 
 
+def followup_visit(**kw):
+    from schema.visits import FollowupVisit
+
+    v = FollowupVisit(**{"unit": kw.pop("unit", None) or unit(), "planned_date": date(2026, 11, 25), "staff": "李娜",
+                         "method": "phone", "purpose": "维修回访", "status": "planned", **kw})
+    db.session.add(v)
+    return v
+
+
+def survey(**kw):
+    from schema.visits import Survey
+
+    s = Survey(**{"year": 2026, "unit": kw.pop("unit", None) or unit(), "distributed_on": date(2026, 10, 8), **kw})
+    db.session.add(s)
+    return s
+
+
+def bulletin_post(**kw):
+    from schema.community import BulletinPost
+
+    p = BulletinPost(**{"title": "冬季防火安全提示", "category": "notice", "board": "1栋大堂宣传栏",
+                        "posted_on": date(2026, 11, 20), **kw})
+    db.session.add(p)
+    return p
+
+
+def community_event(**kw):
+    from schema.community import CommunityEvent
+
+    e = CommunityEvent(**{"theme": "重阳敬老茶话会", "items": "茶话会、文艺表演", "place": "会所多功能厅",
+                          "start_at": datetime(2026, 12, 12, 14, 0), "end_at": datetime(2026, 12, 12, 17, 0),
+                          "budget": Decimal("3000.00"), "planned_headcount": 80, "status": "planning", **kw})
+    db.session.add(e)
+    return e
+
+
+def service_item(**kw):
+    from schema.services import ServiceItem
+
+    i = ServiceItem(**{"name": f"家电清洗{next(_seq)}", "price": Decimal("80.00"), "price_unit": "台",
+                       "published": True, **kw})
+    db.session.add(i)
+    return i
+
+
+def service_order(**kw):
+    from schema.services import ServiceOrder
+
+    o = ServiceOrder(**{"number": f"FW20261127-{next(_seq):04d}", "item": kw.pop("item", None) or service_item(),
+                        "unit": kw.pop("unit", None) or unit(), "contact": "张三", "phone": mobile(), "area": "厨房",
+                        "agreed_time": datetime(2026, 11, 29, 10, 0), "fee": Decimal("80.00"),
+                        "expected_result": "油烟机清洗干净", "agreement": "oral", "status": "booked",
+                        "booked_at": datetime(2026, 11, 27, 9, 0), **kw})
+    db.session.add(o)
+    return o
+
+
 def one_of_each() -> dict:
     """One committed record per registered table (app_user and audit_log exist already)."""
     from schema.ledger import PaymentAllocation
@@ -334,6 +391,12 @@ def one_of_each() -> dict:
     records["patrol"] = patrol(building=own.unit.building)
     records["dept_check"] = dept_check(department=records["department"], patrol=records["patrol"])
     records["notification"] = notification(department=records["department"])
+    records["followup_visit"] = followup_visit(unit=own.unit, owner=own.owner, work_order=records["work_order"])
+    records["survey"] = survey(unit=own.unit)
+    records["bulletin_post"] = bulletin_post()
+    records["community_event"] = community_event()
+    records["service_item"] = service_item(department=records["department"])
+    records["service_order"] = service_order(item=records["service_item"], unit=own.unit, owner=own.owner)
     db.session.commit()
     records["app_user"] = db.session.execute(db.select(AppUser).limit(1)).scalar_one()
     records["audit_log"] = db.session.execute(db.select(AuditLog).limit(1)).scalar_one()

@@ -92,7 +92,7 @@ def test_document_needs_an_owner_or_unit(login, app):
     html = b.post("/admin/document/new/", {"doc_type": "other", "title": "孤儿资料",
                                            "upload": (io.BytesIO(PDF), "x.pdf")},
                   content_type="multipart/form-data").get_data(as_text=True)
-    assert "资料须关联业主或房屋" in html
+    assert "资料须关联业主、房屋或业务记录" in html
 
 
 def test_download_needs_login_and_a_real_id(login, app, browser):
