@@ -20,12 +20,16 @@ from .documents import DocumentView
 from .dunning import DunningView
 from .generic import SchemaView, allowed
 from .home import HomeView
+from .household import HouseholdView
+from .importing import ImportView
 from .leasing import LeaseView
 from .occupancy import InspectionView, MoveInView
 from .ledger import ChargeView, PaymentView
 from .property import UnitView
 from .release import ReleaseSlipView
 from .reports import MonthlyReportView
+from .saved_views import SavedViewView
+from .search import SearchView
 from .services import ServiceOrderView
 from .visits import FollowupVisitView, SurveyView
 from .renovation import RenovationCheckView, RenovationPermitView, WorkerPassView
@@ -42,7 +46,7 @@ BEHAVIOUR = {"document": DocumentView, "app_user": AppUserView, "audit_log": Aud
              "renovation_check": RenovationCheckView, "dept_check": DeptCheckView, "patrol": PatrolView,
              "notification": NotificationView, "followup_visit": FollowupVisitView, "survey": SurveyView,
              "bulletin_post": BulletinPostView, "community_event": CommunityEventView,
-             "service_order": ServiceOrderView}
+             "service_order": ServiceOrderView, "saved_view": SavedViewView}
 """Tables whose view adds behaviour (uploads, passwords, history); all others are pure spec."""
 
 
@@ -84,7 +88,10 @@ def init_app(app, registry=REGISTRY) -> Admin:
     admin.add_views(*build_views(registry))
     admin.add_views(ArrearsView("unit", name=_l("物业费欠费"), endpoint="arrears_unit", category=_l("招租收费")),
                     ArrearsView("lease", name=_l("租金欠费"), endpoint="arrears_lease", category=_l("招租收费")),
-                    MonthlyReportView(name=_l("月度统计报表"), endpoint="monthly_report", category=_l("回访与社区")))
+                    MonthlyReportView(name=_l("月度统计报表"), endpoint="monthly_report", category=_l("回访与社区")),
+                    HouseholdView(name=_l("一户一档"), endpoint="household"),
+                    ImportView(name=_l("数据导入"), endpoint="import", category=_l("系统")),
+                    SearchView(name=_l("全局搜索"), endpoint="search"))
     from schema.work_orders import WorkOrder
 
     admin.add_link(PermittedLink(_l("工程出单"), "work_order.create_view", WorkOrder, "create", _l("前台服务")))

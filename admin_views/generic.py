@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext, lazy_gettext as _l
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
@@ -15,7 +15,7 @@ from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.helpers import get_redirect_target, is_form_submitted
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,6 +23,7 @@ from wtforms import HiddenField
 from wtforms.validators import Optional, ValidationError
 
 from app import clock
+from app.audit import audit_context
 from app.validators import Required
 
 from schema.spec import AdminSpec, info_of
@@ -183,7 +184,7 @@ class SchemaView(ModelView):
         out = ["id"]
         for c in mapper.column_attrs:
             key = c.columns[0].key
-            if c.key in ("id", "version") or (key.endswith("_id") and key not in rel_at):
+            if c.key in ("id", "version") or (key.endswith("_id") and key not in rel_at) or c.columns[0].computed is not None:
                 continue
             out.append(rel_at.get(key, c.key))
         return out
@@ -191,7 +192,8 @@ class SchemaView(ModelView):
     @staticmethod
     def _default_form(mapper):
         skip = {"id", "version"}
-        cols = [c.key for c in mapper.column_attrs if c.key not in skip and not c.columns[0].foreign_keys]
+        cols = [c.key for c in mapper.column_attrs if c.key not in skip and not c.columns[0].foreign_keys
+                and c.columns[0].computed is None]
         rels = [r.key for r in mapper.relationships if r.direction.name == "MANYTOONE"]
         return rels + cols
 
@@ -370,6 +372,9 @@ class SchemaView(ModelView):
         handler = self._actions_data.get(form.action.data)
         if handler is None or not self.is_action_allowed(form.action.data):
             abort(403)
+        if request.form.get("all_filtered") == "1":  # every row the list's filters match (query string)
+            g.all_filtered = True
+            ids = [i for (i,) in self.db_session.execute(select(self.filtered_ids().c.id))]
         if not ids:
             flash("请先勾选要操作的记录。", "error")
             return redirect(url)
@@ -427,7 +432,7 @@ class SchemaView(ModelView):
         target = getattr(self.model, column).property.columns[0]
         for index, flt in enumerate(self._filters or ()):
             if isinstance(flt, kind) and getattr(flt, "column", None) is target:
-                return self.get_url(".index_view", **{f"flt0_{self.get_filter_arg(index, flt)}": value}, **args)
+                return url_for(f"{self.endpoint}.index_view", **{f"flt0_{self.get_filter_arg(index, flt)}": value}, **args)
         raise LookupError(f"{self.endpoint}: no {kind.__name__} filter on {column}")
 
     def list_links(self) -> list[tuple[str, str]]:
@@ -435,7 +440,10 @@ class SchemaView(ModelView):
         return []
 
     def apply_rule(self, ids, rule, done_text):
-        """Run a rule on each selected record, each in its own transaction; refusals become messages."""
+        """Run a rule on each selected record, each in its own transaction; refusals become messages.
+        On all filtered rows it is one transaction: any refusal undoes the whole batch."""
+        if g.get("all_filtered"):
+            return self._apply_rule_atomically(ids, rule, done_text)
         ok = 0
         for record in self.get_query().filter(self.model.id.in_(ids)).all():
             try:
@@ -447,6 +455,22 @@ class SchemaView(ModelView):
                 flash(f"{record}:{exc}", "error")
         if ok:
             flash(f"{done_text} {ok} 条", "success")
+
+    def _apply_rule_atomically(self, ids, rule, done_text):
+        records = self.get_query().filter(self.model.id.in_(ids)).all()
+        refused = []
+        with audit_context(self.db_session, note=gettext("全部筛选结果 %(n)s 条", n=len(records))):
+            for record in records:
+                try:
+                    rule(record)
+                except ValueError as exc:
+                    refused.append(f"{record}:{exc}")
+        if refused:
+            self.db_session.rollback()
+            flash(gettext("操作未执行(全部撤销),%(n)s 条不符合条件:", n=len(refused)) + ";".join(refused[:10]), "error")
+            return
+        self.db_session.commit()
+        flash(f"{done_text} {len(records)} 条", "success")
 
     # -- actions that ask for a reason ---------------------------------------------------
     confirm_actions: dict = {}
@@ -464,8 +488,11 @@ class SchemaView(ModelView):
                 self._actions_data[name] = (lambda ids, name=name: self.confirm_action(name, ids), _l(title), None)
 
     def confirm_action(self, name, ids):
-        return redirect(url_for(".confirm_view", action_name=name, ids=",".join(str(i) for i in ids),
-                                url=get_redirect_target() or self.get_url(".index_view")))
+        back = get_redirect_target() or self.get_url(".index_view")
+        if g.get("all_filtered"):  # the confirm page re-selects the same rows from the list's own filters
+            return redirect(url_for(".confirm_view", action_name=name, url=back, all="1",
+                                    **{k: v for k, v in request.args.items() if k not in ("url", "all", "ids")}))
+        return redirect(url_for(".confirm_view", action_name=name, ids=",".join(str(i) for i in ids), url=back))
 
     def confirm_fields(self, name) -> list[dict]:
         """Extra inputs for a confirm page: [{name, label, type, value}]; a reason is always asked."""
@@ -480,7 +507,12 @@ class SchemaView(ModelView):
         reason_required = rest[0] if rest else True
         back = get_redirect_target() or self.get_url(".index_view")
         ids = parse_ids((request.values.get("ids") or "").split(","))
-        records = self.get_query().filter(self.model.id.in_(ids)).all() if ids else []
+        everything = request.args.get("all") == "1"
+        if everything:
+            records = self.get_query().filter(self.model.id.in_(select(self.filtered_ids().c.id))).all()
+            ids = [r.id for r in records]
+        else:
+            records = self.get_query().filter(self.model.id.in_(ids)).all() if ids else []
         if not records:
             flash(gettext("请先勾选要操作的记录。"), "error")
             return redirect(back)
@@ -502,7 +534,7 @@ class SchemaView(ModelView):
                 except ValueError as exc:
                     self.db_session.rollback()
                     error = str(exc)
-        return self.render("admin/confirm_action.html", title=title, records=records, error=error,
+        return self.render("admin/confirm_action.html", title=title, records=records, error=error, everything=everything,
                            reason_required=reason_required,
                            fields=self.confirm_fields(name), back=back, ids=",".join(map(str, ids)))
 
@@ -518,6 +550,9 @@ class SchemaView(ModelView):
         links = [(gettext(title), url_for(".confirm_view", action_name=name, ids=model.id, url=here))
                  for name, (title, *_rest) in self.confirm_actions.items()
                  if self.allowed(f"action:{name}") and self.action_applies(name, model)]
+        unit_id = model.id if self.model.__tablename__ == "unit" else getattr(model, "unit_id", None)
+        if unit_id:
+            links.insert(0, (gettext("一户一档"), url_for("household.index", unit=unit_id)))
         if allowed(AuditLog.__admin__, "read"):
             links.append((gettext("修改历史"), url_for("audit_log.index_view", table=self.model.__tablename__, record=model.id)))
         return links
@@ -535,12 +570,21 @@ class SchemaView(ModelView):
         return form
 
     def create_form(self, obj=None):
-        """A new record starts with one empty line per inline list (a slip has at least one item)."""
+        """A new record starts with one empty line per inline list (a slip has at least one item), and
+        related records named in the query string (?unit=12 from the household page) are preselected."""
         form = super().create_form(obj)
         if request.method == "GET":
             for name in self.spec.inline:
                 if not getattr(form, name).entries:
                     getattr(form, name).append_entry()
+            for name in self.form_columns:
+                if name in request.args and _many_to_one(self.model, name) and hasattr(form, name):
+                    try:
+                        related = self.db_session.get(_target(self.model, name), parse_id(request.args[name]))
+                    except ValueError:
+                        related = None
+                    if related is not None:
+                        getattr(form, name).data = related
         return form
 
     def edit_form(self, obj=None):
@@ -613,10 +657,64 @@ class SchemaView(ModelView):
         super().on_model_change(form, model, is_created)
 
     def delete_model(self, model):
+        """Every delete path (the form, the batch action) refuses a locked or still-referenced record."""
+        from app import deletion
+
         if self.locked(model):
             flash(self.locked(model), "error")
             return False
+        blocks = deletion.impact(model, self.db_session)["blocks"]
+        if blocks:
+            flash(f"{model}:" + gettext("删除未执行:%(reasons)s", reasons="；".join(
+                f"{label}:{reason}" for label, _count, reason in blocks)), "error")
+            return False
         return super().delete_model(model)
+
+    # -- delete preview (app/deletion.py) ---------------------------------------------------
+    delete_preview_always = True
+    """True: a POST without confirm=1 always opens the preview; False: it deletes at once when nothing
+    else references the record (the list's button has already asked "are you sure?")."""
+
+    def _delete_preview_url(self, model, back):
+        return self.get_url(".delete_view", id=model.id, url=back)
+
+    @expose("/delete/", methods=("GET", "POST"))
+    def delete_view(self):
+        """Before anything is deleted, show what else the delete deletes or unlinks and what blocks it.
+        GET ?id= and the list's delete button (a POST without confirm=1) lead to the preview; its
+        确认删除 (confirm=1) counts again with the record locked and deletes through Flask-Admin in one
+        transaction, or refuses with a message when something blocks."""
+        from urllib.parse import urlsplit
+
+        from app import deletion
+
+        back = get_redirect_target() or self.get_url(".index_view")
+        model = self.get_one(request.values.get("id", ""))
+        if model is None:
+            flash(gettext("记录不存在或已被删除。"), "error")
+            return redirect(back)
+        if self.locked(model):
+            flash(self.locked(model), "error")
+            return redirect(back)
+        confirmed = request.method == "POST" and request.form.get("confirm") == "1"
+        if confirmed:  # no new reference can arrive between the counts and the delete
+            self.db_session.refresh(model, with_for_update=True)
+        impact = deletion.impact(model, self.db_session)
+        if request.method == "POST":
+            if not confirmed and (self.delete_preview_always or not deletion.is_empty(impact)):
+                self.db_session.rollback()
+                return redirect(self._delete_preview_url(model, back))
+            if impact["blocks"]:
+                self.db_session.rollback()
+                flash(gettext("删除未执行:%(reasons)s", reasons="；".join(
+                    f"{label}:{reason}" for label, _count, reason in impact["blocks"])), "error")
+                return redirect(self._delete_preview_url(model, back))
+            return super().delete_view()
+        after = back
+        if urlsplit(back).path == urlsplit(self.get_url(".details_view")).path:
+            after = self.get_url(".index_view")  # the record's own page is gone after the delete
+        return self.render("admin/delete_preview.html", record=model, impact=impact, back=back, after=after,
+                           details_url=self.get_url(".details_view", id=model.id))
 
     def update_model(self, form, model):
         if self.locked(model):

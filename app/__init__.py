@@ -43,10 +43,21 @@ def register_extensions(app: Flask) -> None:
     init_audit()
 
 
+def _saved_views():
+    """The saved views the current user may open (navbar menu 我的视图)."""
+    from flask_login import current_user
+
+    from .saved_views import visible_views
+
+    return visible_views(current_user) if current_user.is_authenticated else []
+
+
 def register_pages(app: Flask) -> None:
     from schema.spec import ROLE_LABELS
 
-    app.jinja_env.globals.update(role_label=lambda r: gettext(ROLE_LABELS.get(r, r)), current_locale=lambda: str(get_locale()))
+    app.jinja_env.globals.update(role_label=lambda r: gettext(ROLE_LABELS.get(r, r)),
+                                 role_choices=lambda: list(ROLE_LABELS.items()),
+                                 current_locale=lambda: str(get_locale()), saved_views=_saved_views)
 
     @app.route("/")
     def root():

@@ -14,6 +14,7 @@ from .org import AppUser, AuditLog, Department
 from .people import Owner, Ownership, Resident
 from .property import Building, Estate, Unit
 from .release import ReleaseItem, ReleaseSlip
+from .saved_views import SavedView
 from .services import ServiceItem, ServiceOrder
 from .visits import FollowupVisit, Survey
 from .visitors import Visitor
@@ -28,7 +29,7 @@ REGISTRY = (
     DeptCheck, Patrol, Notification,
     FollowupVisit, Survey, BulletinPost, CommunityEvent, ServiceItem, ServiceOrder,
     LeasableAsset, Lease, Charge, Payment, PaymentAllocation, Dunning,
-    Department, AppUser, AuditLog,
+    Department, AppUser, SavedView, AuditLog,
 )
 
 __all__ = [m.__name__ for m in REGISTRY] + ["REGISTRY", "NumberSequence"]

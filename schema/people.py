@@ -2,13 +2,15 @@
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Computed, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped
 
 from app.validators import PHONE, RESIDENT_ID, check_credit_code, check_period, check_resident_id
 from .base import Entity
 from .spec import AdminSpec, Choice, Date, col, rel, roles
 
+TAIL = "upper(substr({0}, length({0}) - 3))"
+"""The last four characters of a phone or ID number, kept by the database so '后四位' lookups use an index."""
 PEOPLE_ROLES = roles(create={"admin", "supervisor", "frontdesk"}, edit={"admin", "supervisor", "frontdesk"})
 
 
@@ -45,6 +47,9 @@ class Owner(Entity):
     id_type: Mapped[str] = col("证件类型", choices=IdType, default=IdType.resident_id)
     id_number: Mapped[str] = col("证件号码", String(30), unique=True)
     phone: Mapped[str] = col("联系电话", String(30), validators=(PHONE,), index=True)
+    phone_tail: Mapped[str | None] = col("电话后四位", String(4), Computed(TAIL.format("phone"), persisted=True), index=True)
+    id_tail: Mapped[str | None] = col("证件后四位", String(4), Computed(TAIL.format("id_number"), persisted=True),
+                                      index=True)
     contact_person: Mapped[str | None] = col("单位联系人", String(50))
     address: Mapped[str | None] = col("通讯地址", String(200))
     note: Mapped[str | None] = col("备注", Text)
@@ -109,7 +114,10 @@ class Resident(Entity):
     name: Mapped[str] = col("姓名", String(50), index=True)
     relation: Mapped[str] = col("与业主关系", choices=Relation, default=Relation.owner)
     phone: Mapped[str | None] = col("联系电话", String(30), validators=(PHONE,), index=True)
-    id_number: Mapped[str | None] = col("身份证号码", String(30), validators=(RESIDENT_ID,))
+    id_number: Mapped[str | None] = col("身份证号码", String(30), validators=(RESIDENT_ID,), index=True)
+    phone_tail: Mapped[str | None] = col("电话后四位", String(4), Computed(TAIL.format("phone"), persisted=True), index=True)
+    id_tail: Mapped[str | None] = col("证件后四位", String(4), Computed(TAIL.format("id_number"), persisted=True),
+                                      index=True)
     move_in_date: Mapped[date | None] = col("入住日期", Date)
     move_out_date: Mapped[date | None] = col("迁出日期", Date)
     note: Mapped[str | None] = col("备注", Text)

@@ -51,7 +51,7 @@ class Building(Entity):
     )
     estate_id: Mapped[int] = col("项目", ForeignKey("estate.id"), index=True)
     estate = rel("项目", "Estate")
-    name: Mapped[str] = col("楼栋", String(50))
+    name: Mapped[str] = col("楼栋", String(50), index=True)
     floors: Mapped[int | None] = col("层数", Integer, validators=(POSITIVE,))
     note: Mapped[str | None] = col("备注", Text)
 

@@ -28,7 +28,7 @@ class Visitor(Entity):
     time_in: Mapped[datetime] = col("来访时间", DateTime, index=True)
     name: Mapped[str] = col("访客姓名", String(50), index=True)
     id_number: Mapped[str | None] = col("身份证号", String(30), validators=(RESIDENT_ID,))
-    phone: Mapped[str | None] = col("联系电话", String(30), validators=(PHONE,))
+    phone: Mapped[str | None] = col("联系电话", String(30), validators=(PHONE,), index=True)
     purpose: Mapped[str] = col("来访事由", String(200))
     unit_id: Mapped[int | None] = col("拜访房屋", ForeignKey("unit.id"), index=True)
     unit = rel("拜访房屋", "Unit", backref="visitors")

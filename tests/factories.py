@@ -359,6 +359,18 @@ def service_order(**kw):
     return o
 
 
+def saved_view(**kw):
+    from schema.org import AppUser
+    from schema.saved_views import SavedView
+
+    user = kw.pop("user", None) or db.session.execute(db.select(AppUser).limit(1)).scalar_one()
+    v = SavedView(**{"name": f"本月未回访{next(_seq)}", "endpoint": "work_order", "target_label": "维修工单",
+                     "query": "flt0_status_equals=done", "user_id": user.id, "created_at": datetime(2026, 11, 27, 9, 0),
+                     **kw})
+    db.session.add(v)
+    return v
+
+
 def one_of_each() -> dict:
     """One committed record per registered table (app_user and audit_log exist already)."""
     from schema.ledger import PaymentAllocation
@@ -397,6 +409,7 @@ def one_of_each() -> dict:
     records["community_event"] = community_event()
     records["service_item"] = service_item(department=records["department"])
     records["service_order"] = service_order(item=records["service_item"], unit=own.unit, owner=own.owner)
+    records["saved_view"] = saved_view(shared_role=None)
     db.session.commit()
     records["app_user"] = db.session.execute(db.select(AppUser).limit(1)).scalar_one()
     records["audit_log"] = db.session.execute(db.select(AuditLog).limit(1)).scalar_one()

@@ -89,7 +89,7 @@ def test_create_edit_delete_write_audit_rows(login, app):
     resp = b.post(f"/admin/owner/edit/?id={oid}", owner_form(phone="13911112222", row_version=version))
     assert resp.status_code == 302
     admin = login("admin")
-    assert admin.post("/admin/owner/delete/", {"id": oid}).status_code == 302
+    assert admin.post("/admin/owner/delete/", {"id": oid, "confirm": "1"}).status_code == 302
     with app.app_context():
         rows = db.session.query(AuditLog).filter_by(table_name="owner", record_id=oid).order_by(AuditLog.id).all()
         assert [r.operation for r in rows] == ["新增", "修改", "删除"]
