@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from flask import abort, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask import request
+from flask_admin import expose
 from flask_login import current_user
 
 from app import arrears, clock
@@ -13,31 +13,22 @@ from app.extensions import db
 from schema.leasing import AssetKind
 
 from . import export as exporting
+from .pages import RolePage
 
 ROLES = frozenset({"admin", "manager", "supervisor", "leasing"})
 DUNNING_ROLES = frozenset({"admin", "leasing"})
 PAGE_SIZE = 50
 
 
-class ArrearsView(BaseView):
+class ArrearsView(RolePage):
     """One view class, two payers: `by` is "unit" or "lease"."""
+
+    roles = ROLES
 
     def __init__(self, by: str, **kw):
         self.by = by
         super().__init__(**kw)
 
-    def is_accessible(self):
-        return current_user.is_authenticated and bool(current_user.roles & ROLES)
-
-    def is_visible(self):
-        return self.is_accessible()
-
-    def _handle_view(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        if not self.is_accessible():
-            abort(403)
-        return None
 
     def filters(self) -> dict:
         """The page's filters from the query string; garbage is ignored, never an error."""

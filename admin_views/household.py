@@ -7,8 +7,8 @@ app.household in a fixed number of statements; this module only lays it out.
 """
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask import abort, current_app, request, url_for
+from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -27,6 +27,7 @@ from schema.work_orders import WorkOrder
 
 from .formatting import display, fmt_date, money
 from .generic import allowed, parse_id
+from .pages import RolePage
 
 ROWS = 5
 """Rows per card; the rest are one click away (全部(N))."""
@@ -145,19 +146,11 @@ def _header(model, name) -> str:
     return gettext(label_of(model, name)) if isinstance(name, str) else str(name)
 
 
-class HouseholdView(BaseView):
+class HouseholdView(RolePage):
+    in_menu = False
+
     def is_accessible(self):
         return current_user.is_authenticated and allowed(Unit.__admin__, "read")
-
-    def is_visible(self):
-        return False
-
-    def _handle_view(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        if not self.is_accessible():
-            abort(403)
-        return None
 
     # -- links ---------------------------------------------------------------------------
     @staticmethod

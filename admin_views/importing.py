@@ -36,7 +36,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_login import current_user
 
 from app import importing
@@ -45,6 +45,7 @@ from app.importing.engine import ImportFileError, analyse, commit, run
 
 from .export import content_disposition
 from .generic import allowed
+from .pages import RolePage
 
 ROLES = frozenset({"admin", "supervisor"})
 SESSION_KEY = "import_token"
@@ -54,19 +55,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 log = logging.getLogger(__name__)
 
 
-class ImportView(BaseView):
-    def is_accessible(self):
-        return current_user.is_authenticated and bool(current_user.roles & ROLES)
-
-    def is_visible(self):
-        return self.is_accessible()
-
-    def _handle_view(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        if not self.is_accessible():
-            abort(403)
-        return None
+class ImportView(RolePage):
+    roles = ROLES
 
     # -- helpers ------------------------------------------------------------------------
     @staticmethod

@@ -9,20 +9,18 @@ import tempfile
 import xlsxwriter
 from flask import (
     Response,
-    abort,
     current_app,
-    redirect,
     render_template,
     request,
     url_for,
 )
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_babel import gettext
-from flask_login import current_user
 
 from app import clock, monthly_report
 
 from . import export as exporting
+from .pages import RolePage
 
 ROLES = frozenset({"admin", "manager", "supervisor"})
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
@@ -123,21 +121,10 @@ def workbook_response(sections, filename: str, heading: str) -> Response:
     }, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-class MonthlyReportView(BaseView):
+class MonthlyReportView(RolePage):
     """/ the page, /export/ the xlsx, /print/ the printable page; ?month=YYYY-MM (default: last month)."""
 
-    def is_accessible(self):
-        return current_user.is_authenticated and bool(current_user.roles & ROLES)
-
-    def is_visible(self):
-        return self.is_accessible()
-
-    def _handle_view(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        if not self.is_accessible():
-            abort(403)
-        return None
+    roles = ROLES
 
     def _page(self, month_text, error=None, sections=(), status=200):
         return self.render("admin/monthly_report.html", month=month_text, error=error, sections=sections,

@@ -1,24 +1,19 @@
 """全局搜索: the top bar's box lands here (/admin/search/?q=...); app/search.py does the finding.
 
 Every signed-in role may search; each kind is looked up only when the role may read that table."""
-from flask import redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask import request
+from flask_admin import expose
 from flask_login import current_user
 
 from app import search
+from schema.spec import ALL
+
+from .pages import RolePage
 
 
-class SearchView(BaseView):
-    def is_accessible(self):
-        return bool(getattr(current_user, "is_authenticated", False))
-
-    def is_visible(self):
-        return False  # reached from the box in the top bar, not from the menu
-
-    def _handle_view(self, name, **kwargs):
-        if not self.is_accessible():
-            return redirect(url_for("auth.login", next=request.full_path))
-        return None
+class SearchView(RolePage):
+    roles = ALL
+    in_menu = False  # reached from the box in the top bar, not from the menu
 
     @expose("/")
     def index(self):
