@@ -11,6 +11,7 @@ records through an engine.Writer (Core bulk inserts with their audit rows) and y
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from decimal import Decimal
 from types import SimpleNamespace
@@ -41,7 +42,9 @@ class RowErrors(dict):
             self[key] = message
 
 
-class Importer:
+class Importer(ABC):
+    """One kind of import; each subclass says its fields and how a row becomes a record."""
+
     kind = ""
     title = ""
     model = None
@@ -55,15 +58,16 @@ class Importer:
         self.by_key = {f.key: f for f in self.fields}
         self.extra_notes: list[str] = []
 
+    @abstractmethod
     def build_fields(self) -> list[Field]:
-        raise NotImplementedError
+        """The columns of this kind's sheet, in order."""
 
     def prepare(self) -> None:
         """Load the lookups every row needs (bulk, once per run)."""
 
+    @abstractmethod
     def check_row(self, values: dict, errors: RowErrors, row: int) -> dict | None:
         """The insert record for a valid row; errors added to `errors` make the row invalid."""
-        raise NotImplementedError
 
     def finish(self) -> list[tuple[int, str, str]]:
         """(row, field key, message) errors found once the whole file has been seen."""
