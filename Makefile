@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup db clean translations
+.PHONY: run test setup db clean translations bench load
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,15 @@ run: db
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmark against stock Flask-Admin and the floor: UNITS=100000 by default, QUICK=1 for a smoke run,
+# PG=<url> to also run on PostgreSQL (that database is WIPED). Prints a table, writes perf-results.json.
+bench: setup
+	$(BIN)/python -m tests.perf.bench $(if $(PG),--pg $(PG)) $(if $(UNITS),--units $(UNITS)) $(if $(QUICK),--quick) $(BENCH_ARGS)
+
+# Bounded load test: gunicorn -w 2 on SQLite (WAL), and on PostgreSQL with PG=<url> (that database is WIPED).
+load: setup
+	$(BIN)/python -m tests.perf.load $(if $(PG),--pg $(PG)) $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) instance/*.db

@@ -57,9 +57,8 @@ class ArrearsView(RolePage):
         order, desc = self.ordering()
         page = max(request.args.get("page", 0, type=int), 0)
         today = clock.today()
-        rows = arrears.arrears_rows(self.by, today, limit=PAGE_SIZE, offset=page * PAGE_SIZE,
-                                    order=order, desc=desc, **filters)
-        totals = arrears.arrears_totals(self.by, today, **filters)
+        rows, totals = arrears.arrears_page(self.by, today, limit=PAGE_SIZE, offset=page * PAGE_SIZE,
+                                            order=order, desc=desc, **filters)
         pages = max((totals["payers"] + PAGE_SIZE - 1) // PAGE_SIZE, 1)
         from schema.property import Building
 

@@ -1,6 +1,5 @@
 """The audit log list, narrowed to one record's history by `?table=&record=`."""
 from flask import request
-from sqlalchemy import func
 
 from .generic import SchemaView
 
@@ -17,11 +16,8 @@ class AuditLogView(SchemaView):
             query = query.filter(self.model.record_id == record)
         return query
 
-    def get_query(self):
-        return self._history(super().get_query())
-
-    def get_count_query(self):
-        return self._history(self.db_session.query(func.count("*")).select_from(self.model))
+    def scope(self, query):
+        return self._history(query)
 
     def record_links(self, model):
         return []

@@ -15,7 +15,10 @@ from urllib.parse import quote
 import xlsxwriter
 from flask import Response, stream_with_context
 
-from .formatting import display, field_kind
+from sqlalchemy import inspect
+from sqlalchemy.orm import joinedload
+
+from .formatting import display, field_kind, fmt_date
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 MAX_WIDTH = 60
@@ -33,20 +36,74 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
-def typed_cell(model, name, kind, obj):
-    """The value to write: numbers and dates typed, everything else as neutralised text."""
-    value = getattr(obj, name, None)
-    if value is None:
-        return None
+def _cell_writer(model, name, kind):
+    """value -> what the export writes for one column: numbers and dates typed, the rest neutralised text."""
+    if kind in ("number", "date", "datetime"):
+        return lambda v: v
     if kind == "money":
-        return float(value) if isinstance(value, Decimal) else value
-    if kind == "number":
-        return value
-    if kind in ("date", "datetime"):
-        return value
+        return lambda v: None if v is None else float(v)
+    if kind == "choice":
+        labels = {}
+
+        def choice(v):
+            if v is None:
+                return None
+            if v not in labels:
+                labels[v] = neutralise(display(model, name, v))
+            return labels[v]
+        return choice
     if kind == "relation":
-        return neutralise(str(value))
-    return neutralise(display(model, name, value))
+        return lambda v: v  # already the related record's name (neutralised by RelatedNames)
+    return lambda v: None if v is None else neutralise(display(model, name, v) if kind in ("bool", "changes") else str(v))
+
+
+class RelatedNames:
+    """id -> str(related record) for one many-to-one column, loaded a batch of ids at a time and
+    remembered (bounded by the number of distinct related records, not by the rows exported)."""
+
+    def __init__(self, session, target):
+        self.session, self.target, self.names = session, target, {}
+        spec = getattr(target, "__admin__", None)
+        self.joins = [joinedload(getattr(target, j)) for j in (spec.title_joins if spec else ())]
+
+    def load(self, ids) -> None:
+        missing = [i for i in set(ids) if i is not None and i not in self.names]
+        for start in range(0, len(missing), 900):
+            known = set(self.session.identity_map.keys())
+            objs = self.session.query(self.target).options(*self.joins).filter(
+                self.target.id.in_(missing[start:start + 900])).all()
+            for obj in objs:
+                self.names[obj.id] = neutralise(str(obj))
+            for obj in objs:  # keep the session small; records it held before stay
+                if inspect(obj).identity_key not in known:
+                    self.session.expunge(obj)
+
+    def __call__(self, i):
+        return None if i is None else self.names.get(i)
+
+
+def typed_rows(model, columns, session, query, batch: int = 2000):
+    """The export's rows as lists of typed values, read through Core in batches: plain columns as
+    stored, links as the related record's name. `query` is the list's ORM query (search, filters, sort)."""
+    mapper = inspect(model)
+    selected, cells, related = [], [], {}
+    for name in columns:
+        kind = field_kind(model, name)
+        if name in mapper.relationships:
+            rel = mapper.relationships[name]
+            fk = next(iter(rel.local_columns))
+            selected.append(getattr(model, fk.key))
+            related[len(cells)] = RelatedNames(session, rel.mapper.class_)
+            cells.append(related[len(cells)])
+        else:
+            selected.append(getattr(model, name))
+            cells.append(_cell_writer(model, name, kind))
+    result = session.execute(query.with_entities(*selected).statement.execution_options(yield_per=batch))
+    for chunk in result.partitions(batch):
+        for index, names in related.items():
+            names.load(row[index] for row in chunk)
+        for row in chunk:
+            yield [cell(v) for cell, v in zip(cells, row)]
 
 
 def _width(value) -> int:
@@ -63,10 +120,9 @@ def _width(value) -> int:
 
 
 def xlsx_response(model, columns, labels, rows, filename: str, sheet: str) -> Response:
-    """A model list as xlsx; `rows` is a callable returning the row iterator (queried where it is read)."""
+    """A model list as xlsx; `rows` is a callable returning typed_rows (queried where it is read)."""
     kinds = [field_kind(model, c) for c in columns]
-    values = ([typed_cell(model, c, k, obj) for c, k in zip(columns, kinds)] for obj in rows())
-    return table_xlsx_response(labels, kinds, values, filename, sheet)
+    return table_xlsx_response(labels, kinds, rows(), filename, sheet)
 
 
 def table_xlsx_response(labels, kinds, values, filename: str, sheet: str) -> Response:
@@ -139,18 +195,9 @@ def table_xlsx_response(labels, kinds, values, filename: str, sheet: str) -> Res
 
 
 def csv_response(model, columns, labels, rows, filename: str) -> Response:
-    """UTF-8 with BOM (Excel and WPS open it as Chinese), streamed in batches."""
+    """UTF-8 with BOM (Excel and WPS open it as Chinese), streamed in batches; `rows` as for xlsx."""
     kinds = [field_kind(model, c) for c in columns]
-
-    def text(obj, c, k):
-        value = getattr(obj, c, None)
-        if value is None:
-            return ""
-        if k == "relation":
-            return neutralise(str(value))
-        if k in ("money", "number"):
-            return display(model, c, value)
-        return neutralise(display(model, c, value))
+    texts = [_csv_text(k) for k in kinds]
 
     def stream():
         buf = io.StringIO()
@@ -159,8 +206,8 @@ def csv_response(model, columns, labels, rows, filename: str) -> Response:
         yield "\ufeff" + buf.getvalue()
         n = 0
         buf.seek(0), buf.truncate()
-        for obj in rows():  # queried inside the stream, on the session its context will close
-            writer.writerow([text(obj, c, k) for c, k in zip(columns, kinds)])
+        for row in rows():  # queried inside the stream, on the session its context will close
+            writer.writerow([t(v) for t, v in zip(texts, row)])
             n += 1
             if n % 500 == 0:
                 yield buf.getvalue()
@@ -170,3 +217,12 @@ def csv_response(model, columns, labels, rows, filename: str) -> Response:
     return Response(stream_with_context(stream()), headers={"Content-Disposition": content_disposition(filename),
                                        "X-Content-Type-Options": "nosniff"},
                     mimetype="text/csv; charset=utf-8")
+
+
+def _csv_text(kind):
+    """A typed export value as csv text: money with two decimals, dates as the list shows them."""
+    if kind == "money":
+        return lambda v: "" if v is None else f"{v:,.2f}"
+    if kind in ("date", "datetime"):
+        return lambda v: fmt_date(v)
+    return lambda v: "" if v is None else str(v)

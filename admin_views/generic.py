@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext, lazy_gettext as _l
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
@@ -26,10 +26,12 @@ from app import clock
 from app.audit import audit_context
 from app.validators import Required
 
-from schema.spec import AdminSpec, info_of
+from schema.spec import AdminSpec, info_of, sortable_columns, title_path
 
 from . import export as exporting
 from .formatting import display, field_kind, fmt_date, html_changes
+from .listing import FastListMixin
+from .rendering import FastRenderMixin
 
 STALE_MESSAGE = "该记录已被他人修改(您编辑的是旧版本),为避免覆盖,本次修改未保存。请刷新页面查看最新内容后重新修改。"
 INTEGRITY_MESSAGE = "保存失败:与已有记录重复(如编号、证件号已存在),或仍被其他记录引用。"
@@ -60,11 +62,7 @@ def _target(model, name):
     return _relationships(model)[name].mapper.class_
 
 
-def _title_path(model, name) -> str | None:
-    """`building.name` for a relationship whose target names itself by a column."""
-    target = _target(model, name)
-    title = target.__admin__.title if getattr(target, "__admin__", None) else "id"
-    return f"{name}.{title}" if title in inspect(target).column_attrs else None
+_title_path = title_path
 
 
 def _link(view, context, obj, name):
@@ -125,7 +123,7 @@ def _choice_filters(column, label, choices):
             sqla_filters.FilterNotEqual(column, label, options=options)]
 
 
-class SchemaView(ModelView):
+class SchemaView(FastRenderMixin, FastListMixin, ModelView):
     """A list/create/edit/details/export view whose every option comes from `model.__admin__`."""
 
     details_template = "admin/schema_details.html"
@@ -252,14 +250,7 @@ class SchemaView(ModelView):
         return out
 
     def _sortable(self, model):
-        mapper = inspect(model)
-        out = []
-        for name in self.spec.list:
-            if name in mapper.column_attrs:
-                out.append(name)
-            elif _many_to_one(model, name) and _title_path(model, name):
-                out.append((name, _title_path(model, name)))
-        return out
+        return sortable_columns(model)
 
     def _formatters(self, model):
         mapper = inspect(model)
@@ -558,7 +549,7 @@ class SchemaView(ModelView):
         return links
 
     def get_query(self):
-        return super().get_query().options(*self._eager(self.column_list))
+        return self.scope(super().get_query()).options(*self._eager(self.column_list))
 
     # -- forms -------------------------------------------------------------------------
     def _show_missing_fields_warning(self, text):
@@ -744,9 +735,9 @@ class SchemaView(ModelView):
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
         _, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc, view_args.search,
-                                 view_args.filters, execute=False, page_size=0)
-        query = query.options(*self._eager(self.column_export_list))
-        return query.yield_per(2000)
+                                 view_args.filters, execute=False, page_size=0, query=self.plain_query())
+        return exporting.typed_rows(self.model, list(self.column_export_list), self.db_session, query,
+                                    current_app.config.get("EXPORT_BATCH", 2000))
 
     @expose("/export/<export_type>/")
     def export(self, export_type):

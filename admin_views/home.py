@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from app import clock, dashboard
 from app.extensions import db
 
+from .rendering import FastRenderMixin
+
 FILTER_KINDS = {
     "eq": sqla_filters.FilterEqual,
     "ne": sqla_filters.FilterNotEqual,
@@ -35,7 +37,7 @@ def filter_arg(view, column: str, kind: type) -> str:
     raise LookupError(f"{view.endpoint}: no {kind.__name__} filter on {column}")
 
 
-class HomeView(AdminIndexView):
+class HomeView(FastRenderMixin, AdminIndexView):
     def _handle_view(self, name, **kwargs):
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path))

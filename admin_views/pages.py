@@ -3,8 +3,10 @@ from flask import abort, redirect, request, url_for
 from flask_admin import BaseView
 from flask_login import current_user
 
+from .rendering import FastRenderMixin
 
-class RolePage(BaseView):
+
+class RolePage(FastRenderMixin, BaseView):
     """Open to the roles in `roles`; anonymous users are sent to the login page first, others get 403.
     `in_menu` False keeps a page reachable by links only (household, search)."""
 

@@ -29,11 +29,8 @@ class SavedViewView(SchemaView):
     def _open_link(view, context, obj, name):
         return Markup(f'<a href="{escape(url_for(".open_view", id=obj.id))}">{escape(obj.name)}</a>')
 
-    def get_query(self):
-        return super().get_query().filter(rules.visible_condition(current_user))
-
-    def get_count_query(self):
-        return super().get_count_query().filter(rules.visible_condition(current_user))
+    def scope(self, query):
+        return query.filter(rules.visible_condition(current_user))
 
     def get_one(self, id):
         record = super().get_one(id)

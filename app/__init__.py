@@ -30,17 +30,28 @@ def create_app(config: type | dict | None = None, registry: tuple | None = None)
 
 
 def register_extensions(app: Flask) -> None:
-    from . import auth
+    from . import auth, fulltext
     from .audit import init_audit
     from .extensions import babel, csrf, db, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, directory=str(Path(app.root_path).parent / "migrations"))
+    migrate.init_app(app, db, render_as_batch=True, directory=str(Path(app.root_path).parent / "migrations"),
+                     include_object=_not_fulltext)
+    if not getattr(db.metadata, "_fulltext_registered", False):
+        fulltext.register(db.metadata)
+        db.metadata._fulltext_registered = True
     babel.init_app(app, locale_selector=auth.select_locale,
                    default_translation_directories=str(Path(app.root_path) / "translations"))
     csrf.init_app(app)
     auth.init_app(app)
     init_audit()
+
+
+def _not_fulltext(obj, name, type_, reflected, compare_to):
+    """Autogenerate leaves the search indexes (FTS5 tables, trigram indexes) to app/fulltext.py."""
+    from .fulltext import is_fulltext_table
+
+    return not (reflected and name and (is_fulltext_table(name) or name.endswith("_trgm")))
 
 
 def _saved_views():

@@ -245,6 +245,26 @@ def arrears_totals(by: str, today: date | None = None, *, order=None, desc=None,
     return out
 
 
+def arrears_page(by: str, today: date | None = None, *, limit: int, offset: int = 0, order: str = "overdue",
+                 desc: bool = True, **filters) -> tuple[list[dict], dict]:
+    """One page of arrears_rows and the arrears_totals of all listed payers, in one statement: the
+    totals ride on the page's rows as window aggregates, so the charges are grouped once, not twice."""
+    today = today or clock.today()
+    stmt = arrears_query(by, today, order=order, desc=desc, **filters)
+    cols = stmt.selected_columns
+    stmt = stmt.add_columns(func.count().over().label("all_payers"),
+                            *(func.sum(cols[k]).over().label(f"all_{k}") for k in MONEY_KEYS))
+    found = db.session.execute(stmt.limit(limit).offset(offset or None)).mappings().all()
+    if not found:
+        return [], arrears_totals(by, today, **filters)
+    first = found[0]
+    totals = {"payers": int(first["all_payers"])}
+    totals.update({k: Decimal(first[f"all_{k}"] or 0).quantize(CENT) for k in MONEY_KEYS})
+    totals["buckets"] = [(k, label, totals[k]) for k, label in BUCKETS]
+    rows = [_row_dict(by, {k: v for k, v in r.items() if not k.startswith("all_")}, today) for r in found]
+    return rows, totals
+
+
 def _for_payer(by: str, payer_id: int, today: date | None) -> dict:
     today = today or clock.today()
     stmt = _payer_select(by, today, payer_id=payer_id)

@@ -15,6 +15,7 @@ from .people import Owner, Ownership, Resident
 from .property import Building, Estate, Unit
 from .release import ReleaseItem, ReleaseSlip
 from .saved_views import SavedView
+from .spec import add_spec_indexes
 from .services import ServiceItem, ServiceOrder
 from .visits import FollowupVisit, Survey
 from .visitors import Visitor
@@ -31,5 +32,7 @@ REGISTRY = (
     LeasableAsset, Lease, Charge, Payment, PaymentAllocation, Dunning,
     Department, AppUser, SavedView, AuditLog,
 )
+
+add_spec_indexes(REGISTRY)
 
 __all__ = [m.__name__ for m in REGISTRY] + ["REGISTRY", "NumberSequence"]

@@ -60,7 +60,7 @@ class Complaint(Entity):
         menu="投诉", category="前台服务",
         list=("number", "received_at", "complainant", "unit", "kind", "category", "department", "status",
               "followup_at"),
-        search=("number", "complainant", "phone", "content"),
+        search=("number", "complainant", "phone", "content"), codes=("number",),
         filters=("received_at", "status", "kind", "category", "channel", "department", "unit", "escalated",
                  "satisfied"),
         form=("channel", "complainant", "phone", "unit", "content", "kind", "category", "note"),

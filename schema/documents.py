@@ -30,7 +30,7 @@ class Document(Entity):
     __admin__ = AdminSpec(
         menu="资料档案", category="业主与住户",
         list=("doc_type", "title", "owner", "unit", "filename", "size", "received_on", "clerk"),
-        search=("title", "filename", "sha256"),
+        search=("title", "filename", "sha256"), codes=("sha256",),
         filters=("doc_type", "owner", "unit", "received_on"),
         form=("doc_type", "title", "owner", "unit", "received_on", "ref_table", "ref_id", "note"),
         title="title",

@@ -44,7 +44,7 @@ class LeasableAsset(Entity):
     __admin__ = AdminSpec(
         menu="招租资源", category="招租收费",
         list=("kind", "code", "name", "location", "size", "list_price", "status"),
-        search=("code", "name", "location"), filters=("kind", "status", "location"),
+        search=("code", "name", "location"), codes=("code",), filters=("kind", "status", "location"),
         sort=("code", False), title="code", roles=LEASING_ROLES,
     )
     kind: Mapped[str] = col("类别", choices=AssetKind, index=True)
@@ -66,7 +66,7 @@ class Lease(Entity):
         menu="租赁合同", category="招租收费",
         list=("contract_no", "asset", "tenant_name", "tenant_phone", "start_date", "end_date", "rent",
               "billing_cycle", "status"),
-        search=("contract_no", "tenant_name", "tenant_company", "tenant_phone"),
+        search=("contract_no", "tenant_name", "tenant_company", "tenant_phone"), codes=("contract_no",),
         filters=("asset", "status", "billing_cycle", "start_date", "end_date", "signed_date"),
         form=("asset", "contract_no", "tenant_name", "tenant_company", "tenant_phone", "tenant_id_number",
               "negotiation_notes", "start_date", "end_date", "rent", "billing_cycle", "deposit", "venue_fee", "note"),

@@ -50,7 +50,7 @@ class Charge(Entity):
     __admin__ = AdminSpec(
         menu="应收费用", category="招租收费",
         list=("kind", "payer_name", "unit", "lease", "period", "due_date", "amount", "amount_paid", "status"),
-        search=("payer_name", "period"),
+        search=("payer_name", "period"), codes=("period",),
         filters=("kind", "status", "unit", "lease", "due_date", "period", "amount"),
         form=("kind", "unit", "owner", "lease", "payer_name", "period", "period_start", "period_end",
               "due_date", "amount", "note"),
@@ -103,7 +103,7 @@ class Payment(Entity):
     __admin__ = AdminSpec(
         menu="收款记录", category="招租收费",
         list=("receipt_no", "payer_name", "unit", "lease", "amount", "method", "paid_at", "clerk", "status"),
-        search=("receipt_no", "payer_name"),
+        search=("receipt_no", "payer_name"), codes=("receipt_no",),
         filters=("method", "status", "paid_at", "unit", "lease", "clerk", "amount"),
         form=("unit", "owner", "lease", "payer_name", "amount", "method", "paid_at", "note"),
         edit=("payer_name", "note"),

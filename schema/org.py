@@ -32,7 +32,7 @@ class AppUser(Entity):
     __admin__ = AdminSpec(
         menu="用户", category="系统",
         list=("username", "display_name", "role", "department", "phone", "active"),
-        search=("username", "display_name"), filters=("role", "active", "department"),
+        search=("username", "display_name"), codes=("username",), filters=("role", "active", "department"),
         form=("username", "display_name", "role", "department", "phone", "active"),
         details=("username", "display_name", "role", "department", "phone", "active"),
         export=("username", "display_name", "role", "department", "phone", "active"),

@@ -38,7 +38,7 @@ class Owner(Entity):
     __admin__ = AdminSpec(
         menu="业主", category="业主与住户",
         list=("name", "kind", "id_type", "id_number", "phone", "contact_person"),
-        search=("name", "id_number", "phone", "contact_person"),
+        search=("name", "id_number", "phone", "contact_person"), codes=("id_number",),
         filters=("kind", "id_type", "name", "phone"),
         sort=("name", False), large=True, roles=PEOPLE_ROLES,
     )

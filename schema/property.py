@@ -62,7 +62,7 @@ class Unit(Entity):
     __admin__ = AdminSpec(
         menu="房屋", category="房产",
         list=("building", "room_no", "floor", "area", "usage", "status", "fee_rate", "handover_date"),
-        search=("room_no",),
+        search=("room_no",), codes=("room_no",),
         filters=("building", "usage", "status", "area", "handover_date"),
         sort=(("building.name", False), ("room_no", False)), title="room_no", title_joins=("building",), large=True, roles=PROPERTY_ROLES,
     )

@@ -39,7 +39,7 @@ class ReleaseSlip(Entity):
         menu="放行条", category="前台服务",
         list=("number", "created_at", "unit", "applicant", "relation", "status", "override_by", "issued_at",
               "released_at"),
-        search=("number", "applicant", "id_number", "phone"),
+        search=("number", "applicant", "id_number", "phone"), codes=("number",),
         filters=("created_at", "status", "unit", "relation", "issued_at", "released_at", "owner_confirmed"),
         form=("unit", "applicant", "id_number", "phone", "relation", "reason", "items", "note"),
         details=("number", "status", "unit", "applicant", "id_number", "phone", "relation", "reason",

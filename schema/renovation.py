@@ -41,7 +41,7 @@ class RenovationPermit(Entity):
         menu="装修许可", category="装修管理",
         list=("number", "unit", "owner", "contractor", "planned_start", "planned_end", "structural", "status",
               "violation"),
-        search=("number", "contractor", "proxy_name", "plan_summary"),
+        search=("number", "contractor", "proxy_name", "plan_summary"), codes=("number",),
         filters=("status", "unit", "planned_start", "planned_end", "structural", "added_load", "violation",
                  "waste_fee_paid"),
         form=("unit", "owner", "applicant_kind", "proxy_name", "proxy_id_number", "proxy_phone", "contractor",
@@ -119,7 +119,7 @@ class WorkerPass(Entity):
     __admin__ = AdminSpec(
         menu="施工人员出入证", category="装修管理",
         list=("pass_no", "permit", "name", "id_number", "phone", "valid_from", "valid_to"),
-        search=("pass_no", "name", "id_number", "phone"), filters=("permit", "valid_from", "valid_to"),
+        search=("pass_no", "name", "id_number", "phone"), codes=("pass_no",), filters=("permit", "valid_from", "valid_to"),
         form=("name", "id_number", "phone", "valid_from", "valid_to"), title="pass_no",
         roles=roles(create=(), edit=DESK, delete=DESK, export={"admin", "manager", "supervisor"}),
     )

@@ -54,7 +54,7 @@ class ServiceOrder(Entity):
     __admin__ = AdminSpec(
         menu="服务订单", category="回访与社区",
         list=("number", "booked_at", "item", "unit", "contact", "agreed_time", "fee", "status", "payment"),
-        search=("number", "contact", "phone", "area"),
+        search=("number", "contact", "phone", "area"), codes=("number",),
         filters=("booked_at", "agreed_time", "status", "item", "unit", "accepted"),
         form=("item", "unit", "owner", "contact", "phone", "area", "agreed_time", "fee", "expected_result",
               "agreement", "note"),

@@ -8,7 +8,7 @@ import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, inspect
+from sqlalchemy import Boolean, Date, DateTime, Index, Integer, Numeric, String, Text, UniqueConstraint, inspect
 from sqlalchemy.orm import mapped_column, relationship
 
 ROLES = ("admin", "manager", "supervisor", "frontdesk", "leasing", "maintenance")
@@ -99,7 +99,10 @@ class AdminSpec:
     list: tuple = ()
     """Columns in the list, in order; relationship names show the related record as a link."""
     search: tuple = ()
-    """Plain columns the search box matches."""
+    """Plain columns the search box matches: codes by prefix, the rest anywhere (app/fulltext.py)."""
+    codes: tuple = ()
+    """Search columns that are document numbers or codes, matched by prefix through their index
+    (columns validated as phone or ID numbers always are); the others match anywhere."""
     filters: tuple = ()
     """Columns and relationships offered as filters."""
     export: tuple | None = None
@@ -170,6 +173,9 @@ def validate_spec(model) -> None:
     for n in spec.search:
         if n in fields and not hasattr(fields[n], "columns"):
             raise SpecError(f"{name}.__admin__.search: {n!r} is not a plain column")
+    for n in spec.codes:
+        if n not in spec.search:
+            raise SpecError(f"{name}.__admin__.codes: {n!r} is not a search column")
     for perm in PERMISSIONS:
         unknown = set(getattr(spec.roles, perm)) - set(ROLES)
         if unknown:
@@ -185,6 +191,79 @@ def validate_spec(model) -> None:
             raise SpecError(f"{name}.{key} has no label")
 
 
+def title_path(model, name: str) -> str | None:
+    """`building.name` for a many-to-one relationship whose target names itself by a column."""
+    rel_ = inspect(model).relationships[name]
+    target = rel_.mapper.class_
+    title = target.__admin__.title if getattr(target, "__admin__", None) else "id"
+    return f"{name}.{title}" if title in inspect(target).column_attrs else None
+
+
+def sortable_columns(model) -> list:
+    """What a list sorts by: its plain columns but free text, and the titles of its many-to-one links
+    as (relationship, "relationship.column")."""
+    mapper = inspect(model)
+    out = []
+    for name in model.__admin__.list:
+        if name in mapper.column_attrs:
+            if not isinstance(mapper.column_attrs[name].columns[0].type, Text):
+                out.append(name)
+        elif name in mapper.relationships and mapper.relationships[name].direction.name == "MANYTOONE" \
+                and title_path(model, name):
+            out.append((name, title_path(model, name)))
+    return out
+
+
+def read_columns(model) -> list:
+    """Every column a list of this model filters or sorts on (the foreign key and the target's
+    title column for a link): each must lead an index (`add_spec_indexes`)."""
+    mapper = inspect(model)
+    spec = model.__admin__
+    out = []
+
+    def via(rel_name, column_name=None):
+        rel_ = mapper.relationships[rel_name]
+        out.extend(rel_.local_columns)
+        path = column_name or (title_path(model, rel_name) or "").partition(".")[2]
+        if path:
+            out.append(rel_.mapper.class_.__table__.c[path])
+
+    for name in spec.filters:
+        if name in mapper.relationships:
+            via(name)
+        else:
+            out.append(mapper.column_attrs[name].columns[0])
+    for item in sortable_columns(model):
+        if isinstance(item, tuple):
+            via(item[0])
+        else:
+            out.append(mapper.column_attrs[item].columns[0])
+    for path, _desc in spec.sort_order():
+        if "." in path:
+            rel_name, column_name = path.split(".")
+            via(rel_name, column_name)
+        else:
+            out.append(mapper.column_attrs[path].columns[0])
+    return out
+
+
+def leading_columns(table) -> set:
+    """Columns that lead an index, a unique constraint or the primary key of `table`."""
+    lead = {list(table.primary_key.columns)[0]} if table.primary_key.columns else set()
+    lead |= {list(ix.columns)[0] for ix in table.indexes if list(ix.columns)}
+    lead |= {list(c.columns)[0] for c in table.constraints if isinstance(c, UniqueConstraint) and list(c.columns)}
+    return lead
+
+
+def add_spec_indexes(registry) -> None:
+    """Index every column a spec filters or sorts on that no index leads yet (the migration carries them)."""
+    for model in registry:
+        for column in read_columns(model):
+            table = column.table
+            if column not in leading_columns(table) and not column.unique:
+                Index(f"ix_{table.name}_{column.name}", column)
+
+
 def label_of(model, key: str) -> str:
     """Chinese label of a column or relationship."""
     if key == "id":
@@ -197,6 +276,7 @@ def label_of(model, key: str) -> str:
 
 __all__ = [
     "ALL", "OFFICE", "READERS_EXPORT", "ROLES", "ROLE_LABELS", "PERMISSIONS", "AdminSpec", "Choice",
-    "Roles", "SpecError", "col", "info_of", "rel", "money", "roles", "validate_spec", "label_of",
+    "Roles", "SpecError", "col", "info_of", "rel", "money", "roles", "validate_spec", "label_of", "title_path",
+    "sortable_columns", "read_columns", "leading_columns", "add_spec_indexes",
     "Boolean", "Date", "DateTime", "Integer", "Numeric", "String", "Text",
 ]

@@ -53,7 +53,7 @@ class DeptCheck(Entity):
         menu="部门检查与不合格单", category="品质监督",
         list=("number", "checked_at", "department", "item", "passed", "slip_kind", "deadline", "status",
               "rechecked_at"),
-        search=("number", "findings", "checker", "supervisor_name"),
+        search=("number", "findings", "checker", "supervisor_name"), codes=("number",),
         filters=("checked_at", "department", "item", "passed", "slip_kind", "status", "deadline", "patrol"),
         form=("department", "item", "checked_at", "checker", "passed", "findings", "slip_kind", "deadline", "note"),
         edit=("findings", "note"),

@@ -48,7 +48,7 @@ class WorkOrder(Entity):
         menu="维修工单", category="工程维修",
         list=("number", "source", "unit", "category", "description", "department", "status", "completed_at",
               "followup_due", "followup_at"),
-        search=("number", "reporter", "reporter_phone", "description"),
+        search=("number", "reporter", "reporter_phone", "description"), codes=("number",),
         filters=("status", "source", "category", "department", "unit", "created_at", "completed_at",
                  "followup_due", "satisfied"),
         form=("source", "unit", "reporter", "reporter_phone", "category", "description", "department", "note"),

@@ -32,15 +32,22 @@ def app(tmp_path_factory):
 
 
 def wipe(app):
-    """Empty every table (fast: TRUNCATE on PostgreSQL)."""
+    """Empty every table a test wrote to and restart its ids.
+
+    One probe finds the non-empty tables; only those are deleted (children first). A TRUNCATE of
+    all ~60 tables cost PostgreSQL ~0.14 s per test, most of the suite's time there."""
     with app.app_context():
         db.session.rollback()
         tables = list(reversed(db.metadata.sorted_tables))
+        probe = ", ".join(f"(SELECT 1 FROM {t.name} LIMIT 1) AS {t.name}" for t in tables)
+        row = db.session.execute(text(f"SELECT {probe}")).one()
+        used = [t for t, flag in zip(tables, row) if flag is not None]
+        for table in used:
+            db.session.execute(table.delete())
         if db.engine.dialect.name == "postgresql":
-            db.session.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                db.session.execute(table.delete())
+            for table in used:
+                if "id" in table.c and table.c.id.autoincrement is not False:
+                    db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), 1, false)"))
         db.session.commit()
         db.session.remove()
 

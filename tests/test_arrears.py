@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from app.arrears import (BUCKET_KEYS, BUCKETS, MONEY_KEYS, arrears_count, arrears_for_lease, arrears_for_unit,
-                         arrears_query, arrears_rows, arrears_totals, bucket_bounds)
+                         arrears_page, arrears_query, arrears_rows, arrears_totals, bucket_bounds)
 from app.extensions import db
 from schema import Charge, Dunning, LeasableAsset, Lease
 
@@ -491,3 +491,17 @@ def test_constant_number_of_statements(ctx, by):
             assert count_statements(fn)[0] == 1
     assert counts[0] == counts[1] <= 2
     assert counts[0] == 1
+
+
+def test_page_and_totals_come_from_one_statement_and_agree(ctx):
+    buildings, _units = make_mixed()
+    assert count_statements(lambda: arrears_page("unit", today=TODAY, limit=2))[0] == 1
+    for filters in ({}, {"building_id": buildings[0].id}, {"bucket": "d91_180"}, {"search": "业主3"}):
+        for offset in (0, 2):
+            statements, (rows, totals) = count_statements(
+                lambda: arrears_page("unit", today=TODAY, limit=2, offset=offset, **filters))
+            assert statements == (1 if rows else 2)  # an empty page asks for the totals on their own
+            assert rows == arrears_rows("unit", today=TODAY, limit=2, offset=offset, **filters)
+            assert totals == arrears_totals("unit", today=TODAY, **filters), filters
+    rows, totals = arrears_page("unit", today=TODAY, limit=2, offset=40)  # past the end: totals still right
+    assert rows == [] and totals == arrears_totals("unit", today=TODAY)

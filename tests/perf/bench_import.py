@@ -10,6 +10,7 @@ of each step. The issue's target: 50,000 rows validated and committed in under a
 from __future__ import annotations
 
 import argparse
+import json
 import io
 import os
 import re
@@ -48,6 +49,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--http", action="store_true", help="also upload and commit through the pages")
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
+    parser.add_argument("--json", help="also write the figures to this file (for tests/perf/bench.py)")
     args = parser.parse_args(argv)
 
     from sqlalchemy import delete, func, select
@@ -65,6 +67,7 @@ def main(argv=None) -> int:
     path = f"{tmp}/owners.xlsx"
     t = time.perf_counter()
     owners_xlsx(path, args.rows)
+    figures = {"rows": args.rows}
     print(f"generate {args.rows} rows: {time.perf_counter() - t:6.2f}s  ({os.path.getsize(path) / 1e6:.1f} MB)")
 
     with app.app_context():
@@ -72,6 +75,7 @@ def main(argv=None) -> int:
         db.create_all()
         t = time.perf_counter()
         outcome = run(analyse("owner", path))
+        figures["dry_run_s"] = round(time.perf_counter() - t, 2)
         print(f"dry run:            {time.perf_counter() - t:6.2f}s  rows={outcome.rows} valid={outcome.valid} "
               f"errors={len(outcome.issues)}")
         if outcome.issues:
@@ -79,11 +83,14 @@ def main(argv=None) -> int:
             return 1
         t = time.perf_counter()
         result = run(commit("owner", path, "owners.xlsx", expected=outcome.rows))
+        figures["commit_s"] = round(time.perf_counter() - t, 2)
         print(f"commit (re-validate + insert + audit): {time.perf_counter() - t:6.2f}s  {result.message}")
         owners = db.session.scalar(select(func.count()).select_from(Owner))
         audits = db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "Excel导入"))
         print(f"owners={owners} audit rows={audits}")
         assert result.ok and owners == audits == args.rows
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures))
 
         if args.http:
             db.session.execute(delete(AuditLog))
