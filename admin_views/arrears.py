@@ -82,8 +82,9 @@ class ArrearsView(RolePage):
 
         def values():
             for r in rows:
-                head = ([r["building_name"], r["room_no"], r["payer_name"]] if self.by == "unit"
-                        else [r["contract_no"], r["payer_name"], r["asset_code"]])
+                head = [exporting.neutralise(v or "") for v in (
+                    (r["building_name"], r["room_no"], r["payer_name"]) if self.by == "unit"
+                    else (r["contract_no"], r["payer_name"], r["asset_code"]))]
                 yield head + [r["total_owed"], r["overdue"]] + [r[k] for k in arrears.BUCKET_KEYS] + \
                     [r["oldest_due"], r["last_dunning_at"], r["last_promised_date"], "是" if r["broken_promise"] else ""]
 

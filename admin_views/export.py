@@ -9,16 +9,18 @@ import io
 import os
 import tempfile
 from datetime import date, datetime
-from decimal import Decimal
 from urllib.parse import quote
 
 import xlsxwriter
 from flask import Response, stream_with_context
 
-from sqlalchemy import inspect
-from sqlalchemy.orm import joinedload
+from flask_babel import gettext
+from sqlalchemy import Float, String, case, cast, func, inspect, literal, type_coerce
+from sqlalchemy.orm import aliased, joinedload
 
-from .formatting import display, field_kind, fmt_date
+from schema.spec import info_of
+
+from .formatting import display, field_kind
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 MAX_WIDTH = 60
@@ -36,30 +38,61 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
-def _cell_writer(model, name, kind):
-    """value -> what the export writes for one column: numbers and dates typed, the rest neutralised text."""
-    if kind in ("number", "date", "datetime"):
-        return lambda v: v
-    if kind == "money":
-        return lambda v: None if v is None else float(v)
-    if kind == "choice":
-        labels = {}
+def _neutral(expr):
+    """SQL: prefix a quote to text that a spreadsheet would read as a formula (see `neutralise`)."""
+    return case((func.substr(expr, 1, 1).in_(DANGEROUS), literal("'") + expr), else_=expr)
 
-        def choice(v):
-            if v is None:
-                return None
-            if v not in labels:
-                labels[v] = neutralise(display(model, name, v))
-            return labels[v]
-        return choice
-    if kind == "relation":
-        return lambda v: v  # already the related record's name (neutralised by RelatedNames)
-    return lambda v: None if v is None else neutralise(display(model, name, v) if kind in ("bool", "changes") else str(v))
+
+def _sql_name(model, rel, joins: list):
+    """SQL for str(related record) when the target names itself the generic way (Entity.__str__: its
+    title_joins' titles, then its title); None when its __str__ is its own."""
+    from schema.base import Entity
+
+    target = rel.mapper.class_
+    spec = getattr(target, "__admin__", None)
+    if spec is None or target.__str__ is not Entity.__str__:
+        return None
+    alias = aliased(target)
+    joins.append((alias, getattr(model, rel.key).of_type(alias)))
+    parts = []
+    for j in spec.title_joins:
+        inner_rel = inspect(target).relationships[j]
+        inner = aliased(inner_rel.mapper.class_)
+        joins.append((inner, getattr(alias, j).of_type(inner)))
+        parts.append(func.coalesce(cast(getattr(inner, inner_rel.mapper.class_.__admin__.title), String), ""))
+    parts.append(func.coalesce(cast(getattr(alias, spec.title), String), ""))
+    name = parts[0]
+    for part in parts[1:]:
+        name = name + part
+    fallback = literal("#") + cast(alias.id, String)
+    return case((alias.id.is_(None), None), else_=_neutral(func.coalesce(func.nullif(name, ""), fallback)))
+
+
+def _sql_value(model, name, kind, dialect: str, for_csv: bool):
+    """SQL for what the export writes in one plain column: choices as their label and text neutralised
+    by the database; for xlsx numbers and dates typed, for csv everything as its text."""
+    column = getattr(model, name)
+    if kind == "choice":
+        labels = {code: gettext(label) for code, label in info_of(inspect(model).column_attrs[name])["choices"].choices()}
+        return case(labels, value=column, else_=column)
+    if kind == "bool":
+        return case((column.is_(True), gettext("是")), (column.is_(False), gettext("否")))
+    if kind == "money":
+        if not for_csv:
+            return type_coerce(column, Float)
+        return func.printf("%.2f", column) if dialect == "sqlite" else func.to_char(column, "FM999999999990.00")
+    if kind == "datetime" and for_csv:
+        return func.substr(column, 1, 16) if dialect == "sqlite" else func.to_char(column, "YYYY-MM-DD HH24:MI")
+    if kind == "date" and for_csv and dialect == "sqlite":
+        return type_coerce(column, String)  # stored as YYYY-MM-DD text: no need to parse it
+    if kind in ("number", "date", "datetime"):
+        return column
+    return _neutral(cast(column, String) if kind != "text" else column)
 
 
 class RelatedNames:
-    """id -> str(related record) for one many-to-one column, loaded a batch of ids at a time and
-    remembered (bounded by the number of distinct related records, not by the rows exported)."""
+    """id -> str(related record) for a link whose target names itself in Python (its own __str__):
+    loaded a batch of ids at a time and remembered (bounded by the distinct records, not the rows)."""
 
     def __init__(self, session, target):
         self.session, self.target, self.names = session, target, {}
@@ -78,32 +111,54 @@ class RelatedNames:
                 if inspect(obj).identity_key not in known:
                     self.session.expunge(obj)
 
-    def __call__(self, i):
-        return None if i is None else self.names.get(i)
 
-
-def typed_rows(model, columns, session, query, batch: int = 2000):
-    """The export's rows as lists of typed values, read through Core in batches: plain columns as
-    stored, links as the related record's name. `query` is the list's ORM query (search, filters, sort)."""
+def export_values(model, columns, session, query, for_csv: bool = False, batch: int = 2000):
+    """The export's rows, read through Core in batches: the database formats choices, yes/no, links
+    (joined, named in SQL) and text, so a row goes to the writer as it comes. `query` is the list's
+    ORM query (search, filters, sort). Links whose target names itself in Python, and audit changes,
+    are filled in here a batch at a time."""
     mapper = inspect(model)
-    selected, cells, related = [], [], {}
-    for name in columns:
+    dialect = session.get_bind().dialect.name
+    selected, joins, python = [], [], {}
+    for i, name in enumerate(columns):
         kind = field_kind(model, name)
         if name in mapper.relationships:
             rel = mapper.relationships[name]
-            fk = next(iter(rel.local_columns))
-            selected.append(getattr(model, fk.key))
-            related[len(cells)] = RelatedNames(session, rel.mapper.class_)
-            cells.append(related[len(cells)])
-        else:
+            sql = _sql_name(model, rel, joins)
+            if sql is None:
+                python[i] = ("relation", RelatedNames(session, rel.mapper.class_))
+                sql = getattr(model, next(iter(rel.local_columns)).key)
+            selected.append(sql)
+        elif kind == "changes":
+            python[i] = ("changes", None)
             selected.append(getattr(model, name))
-            cells.append(_cell_writer(model, name, kind))
-    result = session.execute(query.with_entities(*selected).statement.execution_options(yield_per=batch))
+        else:
+            selected.append(_sql_value(model, name, kind, dialect, for_csv))
+    query = query.with_entities(*(expr.label(f"c{i}") for i, expr in enumerate(selected)))
+    for alias, path in joins:
+        query = query.outerjoin(alias, path)
+    # Core execution: the rows are plain tuples of columns, nothing for the ORM to load
+    result = session.connection().execute(query.statement.execution_options(yield_per=batch))
+    patched = sorted(python)
     for chunk in result.partitions(batch):
-        for index, names in related.items():
-            names.load(row[index] for row in chunk)
+        if not patched:
+            yield from chunk
+            continue
+        for i in patched:
+            names = python[i][1]
+            if names is not None:
+                names.load(row[i] for row in chunk)
         for row in chunk:
-            yield [cell(v) for cell, v in zip(cells, row)]
+            if all(row[i] is None for i in patched):
+                yield row
+                continue
+            row = list(row)
+            for i in patched:
+                if row[i] is not None:
+                    names = python[i][1]
+                    row[i] = names.names.get(row[i]) if names is not None else \
+                        neutralise(display(model, columns[i], row[i]))
+            yield row
 
 
 def _width(value) -> int:
@@ -120,7 +175,7 @@ def _width(value) -> int:
 
 
 def xlsx_response(model, columns, labels, rows, filename: str, sheet: str) -> Response:
-    """A model list as xlsx; `rows` is a callable returning typed_rows (queried where it is read)."""
+    """A model list as xlsx; `rows` is a callable returning export_values (queried where it is read)."""
     kinds = [field_kind(model, c) for c in columns]
     return table_xlsx_response(labels, kinds, rows(), filename, sheet)
 
@@ -128,7 +183,8 @@ def xlsx_response(model, columns, labels, rows, filename: str, sheet: str) -> Re
 def table_xlsx_response(labels, kinds, values, filename: str, sheet: str) -> Response:
     """Write rows of typed values to a temporary file in constant memory, then stream it in chunks.
 
-    kinds: per column "money", "date", "datetime", "number" or text; values: iterable of lists."""
+    kinds: per column "money", "date", "datetime" (formatted through the column's format) or anything
+    else; values: iterable of rows whose text is already neutralised (export_values, or the caller)."""
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
     try:
@@ -147,32 +203,18 @@ def table_xlsx_response(labels, kinds, values, filename: str, sheet: str) -> Res
                 break
         for row in sample:
             widths = [max(w, _width(v)) for w, v in zip(widths, row)]
-        for i, w in enumerate(widths):
-            ws.set_column(i, i, min(w + 2, MAX_WIDTH))
+        for i, (w, kind) in enumerate(zip(widths, kinds)):
+            ws.set_column(i, i, min(w + 2, MAX_WIDTH), fmts.get(kind))  # unformatted cells take it
         ws.write_row(0, 0, labels, head)
         ws.freeze_panes(1, 0)
+        write_row = ws.write_row
         r = 0
-
-        def emit(row):
-            nonlocal r
-            r += 1
-            for ci, (v, k) in enumerate(zip(row, kinds)):
-                if v is None:
-                    continue
-                if k in fmts and not isinstance(v, str):
-                    if k == "money":
-                        ws.write_number(r, ci, float(v), fmts[k])
-                    else:
-                        ws.write_datetime(r, ci, v, fmts[k])
-                elif isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
-                    ws.write_number(r, ci, float(v))
-                else:
-                    ws.write_string(r, ci, neutralise(str(v)))
-
         for row in sample:
-            emit(row)
+            r += 1
+            write_row(r, 0, row)
         for row in rest:
-            emit(row)
+            r += 1
+            write_row(r, 0, row)
         ws.autofilter(0, 0, max(r, 1), len(labels) - 1)
         book.close()
     except Exception:
@@ -195,34 +237,26 @@ def table_xlsx_response(labels, kinds, values, filename: str, sheet: str) -> Res
 
 
 def csv_response(model, columns, labels, rows, filename: str) -> Response:
-    """UTF-8 with BOM (Excel and WPS open it as Chinese), streamed in batches; `rows` as for xlsx."""
-    kinds = [field_kind(model, c) for c in columns]
-    texts = [_csv_text(k) for k in kinds]
+    """UTF-8 with BOM (Excel and WPS open it as Chinese), streamed; `rows` is a callable returning
+    export_values(..., for_csv=True), whose rows are already text."""
 
     def stream():
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(labels)
         yield "\ufeff" + buf.getvalue()
-        n = 0
         buf.seek(0), buf.truncate()
+        batch = []
         for row in rows():  # queried inside the stream, on the session its context will close
-            writer.writerow([t(v) for t, v in zip(texts, row)])
-            n += 1
-            if n % 500 == 0:
+            batch.append(row)
+            if len(batch) == 1000:
+                writer.writerows(batch)
+                batch.clear()
                 yield buf.getvalue()
                 buf.seek(0), buf.truncate()
+        writer.writerows(batch)
         yield buf.getvalue()
 
     return Response(stream_with_context(stream()), headers={"Content-Disposition": content_disposition(filename),
                                        "X-Content-Type-Options": "nosniff"},
                     mimetype="text/csv; charset=utf-8")
-
-
-def _csv_text(kind):
-    """A typed export value as csv text: money with two decimals, dates as the list shows them."""
-    if kind == "money":
-        return lambda v: "" if v is None else f"{v:,.2f}"
-    if kind in ("date", "datetime"):
-        return lambda v: fmt_date(v)
-    return lambda v: "" if v is None else str(v)

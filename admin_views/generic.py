@@ -736,8 +736,9 @@ class SchemaView(FastRenderMixin, FastListMixin, ModelView):
         sort = self._get_column_by_idx(view_args.sort)
         _, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc, view_args.search,
                                  view_args.filters, execute=False, page_size=0, query=self.plain_query())
-        return exporting.typed_rows(self.model, list(self.column_export_list), self.db_session, query,
-                                    current_app.config.get("EXPORT_BATCH", 2000))
+        return exporting.export_values(self.model, list(self.column_export_list), self.db_session, query,
+                                       for_csv=request.view_args.get("export_type") == "csv",
+                                       batch=current_app.config.get("EXPORT_BATCH", 2000))
 
     @expose("/export/<export_type>/")
     def export(self, export_type):

@@ -131,14 +131,21 @@ class WorkOrderView(SchemaView):
 
     # -- rates and the follow-up queue ---------------------------------------------------
     def list_summary(self):
-        rates = workorders.followup_rates([WorkOrder.id.in_(select(self.filtered_ids().c.id))])
+        """Rates over what the list is filtered to; an unfiltered list shows this month's (a rate over
+        every order ever completed says little, and reading them all would grow with the years)."""
+        args = self._get_list_extra_args()
+        if args.filters or args.search:
+            scope, rates = "当前筛选", workorders.followup_rates([WorkOrder.id.in_(select(self.filtered_ids().c.id))])
+        else:
+            today = clock.today()
+            scope, rates = f"本月({today.month}月)", workorders.followup_rates(start=today.replace(day=1), end=today)
         if not rates["completed"]:
-            return "当前筛选范围内没有已完成的维修工单"
+            return f"{scope}没有已完成的维修工单"
 
         def pct(value):
             return "—" if value is None else f"{value}%"
 
-        return (f"当前筛选:已完成 {rates['completed']} 张,已回访 {rates['followed_up']} 张,"
+        return (f"{scope}:已完成 {rates['completed']} 张,已回访 {rates['followed_up']} 张,"
                 f"回访率 {pct(rates['follow_up_rate'])}(目标100%),按时回访率 {pct(rates['on_time_rate'])}")
 
     def list_links(self):

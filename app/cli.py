@@ -45,6 +45,28 @@ def seed_demo(if_empty):
     click.echo("演示数据已载入: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+@click.command("seed-scale")
+@click.option("--units", default=100_000, show_default=True, type=click.IntRange(min=1), help="房屋数量(其余数据按比例生成)")
+@click.option("--seed", default=2026, show_default=True, type=int, help="随机种子(同一天同一种子生成相同数据)")
+@click.option("--quiet", is_flag=True, help="不显示进度条")
+@with_appcontext
+def seed_scale(units, seed, quiet):
+    """Fill an empty database with a city-scale synthetic dataset, for load and speed tests."""
+    from sqlalchemy import select
+
+    from schema.property import Unit
+    from seed.scale import summary, timed_generate
+
+    if db.session.execute(select(Unit.id).limit(1)).first() is not None:
+        raise click.ClickException("数据库中已有房屋数据,seed-scale 只能写入空数据库(请先新建数据库并执行 flask db upgrade)")
+    db.session.remove()
+    try:
+        counts, seconds = timed_generate(units, seed=seed, progress=not quiet)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(summary(counts, seconds))
+
+
 @click.command("refresh-leases")
 @with_appcontext
 def refresh_leases():
@@ -59,6 +81,6 @@ def refresh_leases():
 def init_app(app):
     from .billing import init_cli as init_billing
 
-    for command in (create_user, seed_demo, refresh_leases):
+    for command in (create_user, seed_demo, seed_scale, refresh_leases):
         app.cli.add_command(command)
     init_billing(app)

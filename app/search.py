@@ -13,8 +13,8 @@ a kind. Plain functions: no request, no current_user (the view passes the roles)
     房号    3栋1201, 3-1201, 3 1201, 3栋-1201 -> building name (with or without 栋) + room_no
     其他    name prefix on owner, resident and lease tenant; contract-number prefix
 
-Last-4 matching is the one lookup that cannot use an index as the schema stands (LIKE '%1234');
-TAILS names the column each tail will read once the indexed tail columns exist.
+Last-4 matching reads the database-generated, indexed tail columns (owner/resident `phone_tail`,
+`id_tail`) named in TAILS, so it is an equality on an index like every other lookup.
 """
 from __future__ import annotations
 
@@ -91,10 +91,9 @@ TAILS = (
     (Resident, "phone", "phone_tail"),
     (Resident, "id_number", "id_tail"),
 )
-"""(model, column, indexed tail column or None). With None the tail is matched by LIKE '%1234',
-which scans the table; naming the String(4) tail column (the last four characters of the digits
-of the phone, or of the upper-cased ID number, kept up to date on insert and update) turns it
-into `Model.tail == '1234'` on its index: a one-word change per row here."""
+"""(model, column, indexed tail column or None): the tail column holds the last four characters of
+the phone, or of the upper-cased ID number (a STORED generated column), so `tail == '1234'` reads
+its index. None would fall back to LIKE '%1234', a scan: every entry here has its column."""
 
 
 @dataclass(frozen=True)

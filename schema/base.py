@@ -24,6 +24,15 @@ class Entity(db.Model):
         return {}
 
     def __str__(self) -> str:
+        """The record's name: the titles of its `title_joins` records, then its own title (a unit reads
+        "3栋1201"); exports compute the same name in SQL (admin_views/export.py)."""
         spec = type(self).__admin__
-        value = getattr(self, spec.title, None) if spec else None
-        return str(value) if value not in (None, "") else f"#{self.id}"
+        if not spec:
+            return f"#{self.id}"
+        parts = []
+        for join in spec.title_joins:
+            related = getattr(self, join, None)
+            parts.append("" if related is None else str(getattr(related, type(related).__admin__.title, "") or ""))
+        value = getattr(self, spec.title, None)
+        parts.append("" if value is None else str(value))
+        return "".join(parts) or f"#{self.id}"

@@ -78,8 +78,4 @@ class Unit(Entity):
     handover_date: Mapped[date | None] = col("交房日期", Date, index=True)
     note: Mapped[str | None] = col("备注", Text)
 
-    def __str__(self) -> str:
-        building = self.building.name if self.building else ""
-        return f"{building}{self.room_no}"
-
 

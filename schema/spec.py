@@ -191,6 +191,20 @@ def validate_spec(model) -> None:
             raise SpecError(f"{name}.{key} has no label")
 
 
+def search_kinds(model) -> dict[str, str]:
+    """Search column -> "prefix" (the spec's `codes`, and columns validated as phone, ID or
+    credit-code numbers: matched from the start through their index) or "text" (matched anywhere)."""
+    spec = model.__admin__
+    mapper = inspect(model)
+    out = {}
+    for name in spec.search:
+        checks = {v.check.__name__ for v in info_of(mapper.column_attrs[name]).get("validators", ())
+                  if getattr(v, "check", None)}
+        code = name in spec.codes or bool(checks & {"check_phone", "check_resident_id", "check_credit_code"})
+        out[name] = "prefix" if code else "text"
+    return out
+
+
 def title_path(model, name: str) -> str | None:
     """`building.name` for a many-to-one relationship whose target names itself by a column."""
     rel_ = inspect(model).relationships[name]
@@ -216,7 +230,7 @@ def sortable_columns(model) -> list:
 
 def read_columns(model) -> list:
     """Every column a list of this model filters or sorts on (the foreign key and the target's
-    title column for a link): each must lead an index (`add_spec_indexes`)."""
+    title column for a link) or searches by prefix: each must lead an index (`add_spec_indexes`)."""
     mapper = inspect(model)
     spec = model.__admin__
     out = []
@@ -232,6 +246,9 @@ def read_columns(model) -> list:
         if name in mapper.relationships:
             via(name)
         else:
+            out.append(mapper.column_attrs[name].columns[0])
+    for name, kind in search_kinds(model).items():
+        if kind == "prefix":  # searched by an index range
             out.append(mapper.column_attrs[name].columns[0])
     for item in sortable_columns(model):
         if isinstance(item, tuple):
@@ -255,13 +272,39 @@ def leading_columns(table) -> set:
     return lead
 
 
+def paired_columns(model) -> list[tuple]:
+    """(filter column, default sort column) pairs of a large table: a choice or yes/no filter matches
+    a large share of the rows, so its page is read in list order through one (filter, sort) index
+    instead of sorting every match."""
+    spec = model.__admin__
+    mapper = inspect(model)
+    first, _desc = spec.sort_order()[0]
+    if not spec.large or "." in first:
+        return []
+    sort_column = mapper.column_attrs[first].columns[0]
+    out = []
+    for name in spec.filters:
+        if name in mapper.column_attrs:
+            column = mapper.column_attrs[name].columns[0]
+            if (info_of(mapper.column_attrs[name]).get("choices") or isinstance(column.type, Boolean)) \
+                    and column is not sort_column:
+                out.append((column, sort_column))
+    return out
+
+
 def add_spec_indexes(registry) -> None:
-    """Index every column a spec filters or sorts on that no index leads yet (the migration carries them)."""
+    """Index every column a spec filters or sorts on that no index leads yet, and each paired_columns
+    pair of the large tables (the migrations carry them)."""
     for model in registry:
         for column in read_columns(model):
             table = column.table
             if column not in leading_columns(table) and not column.unique:
                 Index(f"ix_{table.name}_{column.name}", column)
+        for column, sort_column in paired_columns(model):
+            table = column.table
+            name = f"ix_{table.name}_{column.name}__{sort_column.name}"
+            if name not in {ix.name for ix in table.indexes}:
+                Index(name, column, sort_column)
 
 
 def label_of(model, key: str) -> str:
@@ -277,6 +320,6 @@ def label_of(model, key: str) -> str:
 __all__ = [
     "ALL", "OFFICE", "READERS_EXPORT", "ROLES", "ROLE_LABELS", "PERMISSIONS", "AdminSpec", "Choice",
     "Roles", "SpecError", "col", "info_of", "rel", "money", "roles", "validate_spec", "label_of", "title_path",
-    "sortable_columns", "read_columns", "leading_columns", "add_spec_indexes",
+    "sortable_columns", "read_columns", "search_kinds", "leading_columns", "add_spec_indexes", "paired_columns",
     "Boolean", "Date", "DateTime", "Integer", "Numeric", "String", "Text",
 ]

@@ -2,7 +2,7 @@
 complaint, call, patrol — with the follow-up visit that closes each repair."""
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped
 
 from app.validators import PHONE
@@ -44,6 +44,10 @@ STEP_ROLES = {"admin", "supervisor", "frontdesk", "maintenance"}
 
 class WorkOrder(Entity):
     __tablename__ = "work_order"
+    __table_args__ = (
+        # follow-up rates (app/workorders.followup_rates) read a month of completions from this index alone
+        Index("ix_work_order_followup_rates", "completed_at", "status", "followup_at", "followup_due"),
+    )
     __admin__ = AdminSpec(
         menu="维修工单", category="工程维修",
         list=("number", "source", "unit", "category", "description", "department", "status", "completed_at",

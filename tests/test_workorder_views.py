@@ -72,17 +72,26 @@ def test_invalid_step_is_refused_with_a_message(login, app):
         assert db.session.get(WorkOrder, oid).status == "pending"
 
 
-def test_list_shows_followup_rates_for_the_filtered_rows(login, app):
-    now = clock.now()
+def test_list_shows_followup_rates_for_the_filtered_rows_and_this_month_unfiltered(login, app, monkeypatch):
+    now = datetime(2026, 11, 27, 10, 0)
+    monkeypatch.setattr(clock, "now", lambda: now)
+    monkeypatch.setattr(clock, "today", lambda: now.date())
     with app.app_context():
         for i, (followed, on_time) in enumerate([(True, True), (True, False), (False, False)]):
             done_at = now - timedelta(days=10 + i)
             due = done_at + timedelta(days=2)
             factories.work_order(status="visited" if followed else "done", completed_at=done_at, followup_due=due,
+                                 reporter="回访甲",
                                  followup_at=(due - timedelta(hours=1) if on_time else due + timedelta(days=1)) if followed else None)
+        factories.work_order(status="done", completed_at=datetime(2026, 10, 3, 9, 0), reporter="回访乙")  # last month
         db.session.commit()
-    html = login("supervisor").get("/admin/work_order/").get_data(as_text=True)
-    assert "已完成 3 张,已回访 2 张,回访率 66.7%" in html and "按时回访率 50.0%" in html
+    b = login("supervisor")
+    html = b.get("/admin/work_order/?search=回访甲").get_data(as_text=True)
+    assert "当前筛选:已完成 3 张,已回访 2 张,回访率 66.7%" in html and "按时回访率 50.0%" in html
+    html = b.get("/admin/work_order/").get_data(as_text=True)  # unfiltered: this month's completions only
+    assert "本月(11月):已完成 3 张,已回访 2 张,回访率 66.7%" in html
+    html = b.get("/admin/work_order/?search=回访").get_data(as_text=True)
+    assert "当前筛选:已完成 4 张,已回访 2 张,回访率 50.0%" in html
 
 
 def test_custody_alerts_show_on_list_and_details(login, app):

@@ -401,8 +401,13 @@ def main(argv=None) -> int:
     parser.add_argument("--pg", default=os.environ.get("PROPDESK_BENCH_PG_URL"),
                         help="also run on this PostgreSQL database (its tables are dropped!)")
     parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 7; --quick 3)")
+    parser.add_argument("--no-sqlite", action="store_true", help="with --pg: PostgreSQL only")
     parser.add_argument("--out", default="perf-results.json")
     args = parser.parse_args(argv)
+    if args.pg and args.pg in (os.environ.get("DATABASE_URL"), os.environ.get("PROPDESK_TEST_DATABASE_URL")):
+        parser.error("--pg would wipe the database in DATABASE_URL / PROPDESK_TEST_DATABASE_URL: give another")
+    if args.no_sqlite and not args.pg:
+        parser.error("--no-sqlite needs --pg")
     args.units = args.units or (2000 if args.quick else 100_000)
     args.runs = args.runs or (3 if args.quick else 7)
     args.export_runs = 1 if args.quick else args.runs
@@ -410,8 +415,9 @@ def main(argv=None) -> int:
     args.import_rows = 2000 if args.quick else 50_000
     results = []
     with tempfile.TemporaryDirectory(prefix="propdesk-bench-") as tmp:
-        results.append(run_engine(f"sqlite:///{tmp}/bench.db", "sqlite", args, tmp))
-        print_report(results[-1])
+        if not args.no_sqlite:
+            results.append(run_engine(f"sqlite:///{tmp}/bench.db", "sqlite", args, tmp))
+            print_report(results[-1])
         if args.pg:
             results.append(run_engine(args.pg, "postgresql", args, tmp))
             print_report(results[-1])
