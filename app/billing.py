@@ -57,8 +57,16 @@ def _payers(unit_filter) -> dict[int, tuple[int, str]]:
     return payers
 
 
+def prepaid_span(day, months: int):
+    """(first, last) day of `months` calendar months starting with the month of `day`."""
+    index = day.year * 12 + day.month - 1 + months - 1  # the last covered month, counted from year 0
+    last = date(index // 12, index % 12 + 1, calendar.monthrange(index // 12, index % 12 + 1)[1])
+    return day.replace(day=1), last
+
+
 def bill_month(year: int, month: int, unit_ids: list[int] | None = None) -> tuple[int, int]:
-    """Create this month's management-fee charges; returns (created, skipped). Commits."""
+    """Create this month's management-fee charges; returns (created, skipped). A unit whose fee for the
+    whole month was already charged otherwise (a move-in's prepayment, not voided) is skipped. Commits."""
     from schema.ledger import Charge, ChargeKind, ChargeStatus
     from schema.property import Unit
 
@@ -74,6 +82,10 @@ def bill_month(year: int, month: int, unit_ids: list[int] | None = None) -> tupl
             existing = set(session.execute(
                 select(Charge.bill_key).where(Charge.kind == ChargeKind.mgmt_fee, Charge.period == period,
                                               Charge.bill_key.is_not(None))).scalars())
+            prepaid = set(session.execute(
+                select(Charge.unit_id).where(Charge.kind == ChargeKind.mgmt_fee, Charge.bill_key.is_(None),
+                                             Charge.status != ChargeStatus.void.value,
+                                             Charge.period_start <= start, Charge.period_end >= end)).scalars())
             payers = _payers(unit_filter)
             rows = session.execute(units_stmt.with_only_columns(Unit.id, Unit.area, Unit.fee_rate, Unit.status)
                                    .order_by(Unit.id))
@@ -81,7 +93,7 @@ def bill_month(year: int, month: int, unit_ids: list[int] | None = None) -> tupl
             batch = []
             for unit_id, area, rate, status in rows:
                 key = bill_key(unit_id, period)
-                if key in existing:
+                if key in existing or unit_id in prepaid:
                     skipped += 1
                     continue
                 owner_id, payer_name = payers.get(unit_id, (None, NO_OWNER))

@@ -213,9 +213,10 @@ def record_payment(*, amount, method, payer_name, unit=None, owner=None, lease=N
 
 
 def charge_and_collect(*, kind, amount, method, unit, owner, period, note, clerk=None, at: datetime | None = None,
-                       payer_name: str | None = None):
+                       payer_name: str | None = None, period_start=None, period_end=None):
     """A fee charged and paid on the spot (move-in prepayment, renovation-waste fee, a service order):
-    a charge due today and a receipt allocated to it. Returns the Payment; the caller commits."""
+    a charge due today and a receipt allocated to it; period_start/period_end say which days a
+    prepaid fee covers. Returns the Payment; the caller commits."""
     from schema.ledger import Charge, ChargeStatus, PayMethod
 
     amount = money(amount)
@@ -226,6 +227,7 @@ def charge_and_collect(*, kind, amount, method, unit, owner, period, note, clerk
     at = at or clock.now()
     payer_name = (payer_name or "").strip() or (owner.name if owner is not None else "")
     charge = Charge(kind=str(kind), unit=unit, owner=owner, payer_name=payer_name, period=period,
+                    period_start=period_start, period_end=period_end,
                     due_date=at.date(), amount=amount, amount_paid=money(0), status=ChargeStatus.unpaid.value)
     db.session.add(charge)
     db.session.flush()

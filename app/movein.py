@@ -162,7 +162,8 @@ def complete_move_in(move_in, user=None, at: datetime | None = None):
 
 def collect_move_in_fee(move_in, amount, method, months: int = 1, clerk=None, at: datetime | None = None):
     """收取物业管理费 at move-in: a 物业管理费 charge "入住预收N个月" due today, paid at once by a receipt
-    (ledger.record_payment, allocated to that charge). Returns the Payment."""
+    (ledger.record_payment, allocated to that charge). The charge covers N calendar months from the
+    move-in's month (period_start..period_end), which monthly billing then leaves out. Returns the Payment."""
     from schema.ledger import ChargeKind, PayMethod
 
     from .ledger import charge_and_collect, money
@@ -176,10 +177,14 @@ def collect_move_in_fee(move_in, amount, method, months: int = 1, clerk=None, at
         raise MoveInError("物业管理费金额必须大于0")
     if _code(method) not in {m.value for m in PayMethod}:
         raise MoveInError("收款方式不正确")
+    from .billing import prepaid_span
+
+    first, last = prepaid_span((at or clock.now()).date(), months)
     with audit_context(db.session, action="收取入住物业费", username=_username(clerk)):
         payment = charge_and_collect(kind=ChargeKind.mgmt_fee.value, amount=amount, method=_code(method),
                                      unit=move_in.unit, owner=move_in.owner, period=f"入住预收{months}个月",
-                                     note=f"入住预收物业管理费{months}个月", clerk=clerk, at=at)
+                                     note=f"入住预收物业管理费{months}个月", clerk=clerk, at=at,
+                                     period_start=first, period_end=last)
         move_in.fee_payment = payment
         db.session.flush()
     return payment

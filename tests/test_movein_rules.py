@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.ledger import LedgerError
@@ -284,3 +284,24 @@ def test_collect_fee_refuses_an_unknown_method_before_writing(ctx, method):
 def test_collect_fee_bad_amount_text_is_a_ledger_refusal(ctx):
     with pytest.raises(LedgerError, match="金额格式不正确"):
         collect_move_in_fee(ready(collect=False), "abc", "cash", at=T0)
+
+
+def test_prepaid_months_are_not_billed_again(ctx):
+    """The move-in's 入住预收3个月 covers its month and the next two: monthly billing leaves the unit out
+    for those months (the fee would otherwise be charged twice) and bills it again after them."""
+    from app.billing import bill_month, prepaid_span
+
+    m = ready()  # T0's month and the two after, prepaid
+    m.unit.status = "occupied"  # billable
+    db.session.commit()
+    first, last = prepaid_span(T0.date(), 3)
+    charge = db.session.scalars(select(Charge).where(Charge.unit_id == m.unit_id)).one()
+    assert (charge.period_start, charge.period_end) == (first, last) and first.day == 1
+    covered = [(first.year + (first.month - 1 + k) // 12, (first.month - 1 + k) % 12 + 1) for k in range(4)]
+    for year, month in covered[:3]:
+        bill_month(year, month, unit_ids=[m.unit_id])
+    assert db.session.scalar(select(func.count()).select_from(Charge).where(Charge.unit_id == m.unit_id)) == 1
+    bill_month(*covered[3], unit_ids=[m.unit_id])  # the fourth month is billed as usual
+    assert db.session.scalar(select(func.count()).select_from(Charge).where(Charge.unit_id == m.unit_id)) == 2
+    assert prepaid_span(date(2026, 11, 20), 3) == (date(2026, 11, 1), date(2027, 1, 31))
+    assert prepaid_span(date(2026, 12, 5), 1) == (date(2026, 12, 1), date(2026, 12, 31))
