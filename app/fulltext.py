@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import String, and_, event, false, inspect, or_, select, text, union_all
+from sqlalchemy import String, and_, event, false, or_, select, text, union_all
 
 from schema.spec import search_kinds
 
@@ -44,6 +44,13 @@ def indexed_models(registry) -> list:
 
 
 # -- DDL ----------------------------------------------------------------------------------------
+def _sqlite_drops(model) -> list[str]:
+    table = model.__tablename__
+    fts = f"{table}_fts"
+    return [f"DROP TRIGGER IF EXISTS {table}_fts_{suffix}" for suffix in ("ai", "ad", "au")] + [
+        f"DROP TABLE IF EXISTS {fts}_vocab", f"DROP TABLE IF EXISTS {fts}", f"DROP VIEW IF EXISTS {table}_fts_src"]
+
+
 def _sqlite_ddl(model) -> list[str]:
     table = model.__tablename__
     cols = text_columns(model)
@@ -53,10 +60,7 @@ def _sqlite_ddl(model) -> list[str]:
     old = ", ".join(f"old.{c} || char(31)" for c in cols)
     names = ", ".join(cols)
     changed = " OR ".join(f"new.{c} IS NOT old.{c}" for c in cols)
-    return [
-        f"DROP TRIGGER IF EXISTS {table}_fts_ai", f"DROP TRIGGER IF EXISTS {table}_fts_ad",
-        f"DROP TRIGGER IF EXISTS {table}_fts_au",
-        f"DROP TABLE IF EXISTS {fts}_vocab", f"DROP TABLE IF EXISTS {fts}", f"DROP VIEW IF EXISTS {view}",
+    return _sqlite_drops(model) + [
         f"CREATE VIEW {view} AS SELECT id, {padded} FROM {table}",
         f"CREATE VIRTUAL TABLE {fts} USING fts5({names}, content='{view}', content_rowid='id', tokenize='trigram')",
         f"CREATE VIRTUAL TABLE {fts}_vocab USING fts5vocab('{fts}', 'row')",
@@ -98,7 +102,7 @@ def uninstall(bind, registry=None) -> None:
     if bind.dialect.name != "sqlite":
         return  # PostgreSQL's indexes go with their tables
     for model in indexed_models(registry or REGISTRY):
-        for statement in _sqlite_ddl(model)[:6]:
+        for statement in _sqlite_drops(model):
             bind.execute(text(statement))
 
 

@@ -15,7 +15,7 @@ from flask import Flask, abort, render_template_string
 from flask_admin import Admin
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla import filters as sqla_filters
-from sqlalchemy import func, inspect, or_, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import aliased
 
 from app import clock
@@ -125,12 +125,9 @@ def floor_statement(model, sort=None, where=None, page=0, page_size=20):
 
 
 def search_clause(model, term: str):
-    """The condition PropDesk's list search applies for one term (its indexed plan when it has one)."""
-    try:
-        from app.fulltext import search_condition
-    except ImportError:  # before the indexed search existed: Flask-Admin's own LIKE
-        cols = [getattr(model, c) for c in model.__admin__.search]
-        return or_(*(c.ilike(f"%{term}%") for c in cols))
+    """The condition PropDesk's list search applies for one term: the floor reads the same rows."""
+    from app.fulltext import search_condition
+
     return search_condition(model, term)
 
 
