@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup db clean translations bench load
+.PHONY: run test test-security setup db clean translations bench load
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,9 +14,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) translations
 
-translations: $(STAMP)
-	$(BIN)/pybabel compile -D admin -d app/translations
-	$(BIN)/pybabel compile -D messages -d app/translations
+# Compiled only when a catalogue changed, so two `make test` runs side by side (.ci/run) never rewrite
+# a .mo file the other is reading.
+MO := app/translations/zh_Hans_CN/LC_MESSAGES/admin.mo app/translations/en/LC_MESSAGES/messages.mo
+
+translations: $(MO)
+
+app/translations/%.mo: app/translations/%.po $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@
 
 db: setup
 	$(BIN)/flask --app wsgi db upgrade
@@ -27,6 +32,11 @@ run: db
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The trust suites (tests marked `security`) with ten times the examples, payloads and runs;
+# figures go to test-artifacts/security-figures.json (SECURITY.md quotes them).
+test-security: setup
+	PROPDESK_SECURITY_SCALE=$(or $(SCALE),10) $(BIN)/python -m pytest -m security -rf $(PYTEST_ARGS)
 
 # Benchmark against stock Flask-Admin and the floor: UNITS=100000 by default, QUICK=1 for a smoke run,
 # PG=<url> to also run on PostgreSQL (that database is WIPED). Prints a table, writes perf-results.json.

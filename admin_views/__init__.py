@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_admin.theme import Bootstrap4Theme
 
 from app.extensions import db
+from app.security import csp_nonce
 from schema import REGISTRY
 from schema.spec import validate_spec
 
@@ -84,6 +85,7 @@ def init_app(app, registry=REGISTRY) -> Admin:
         theme=Bootstrap4Theme(base_template="admin/propdesk_base.html", fluid=True),
         index_view=HomeView(name=_l("首页"), url="/admin"),
         translations_path=str(Path(app.root_path) / "translations"),
+        csp_nonce_generator=csp_nonce,
     )
     admin.add_views(*build_views(registry))
     admin.add_views(ArrearsView("unit", name=_l("物业费欠费"), endpoint="arrears_unit", category=_l("招租收费")),

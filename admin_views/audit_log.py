@@ -1,6 +1,8 @@
 """The audit log list, narrowed to one record's history by `?table=&record=`."""
 from flask import request
 
+from app import scoping
+
 from .generic import SchemaView
 
 
@@ -17,7 +19,10 @@ class AuditLogView(SchemaView):
         return query
 
     def scope(self, query):
-        return self._history(query)
+        """One record's history, and only rows about records in the reader's estates."""
+        allowed_rows = scoping.audit_condition(scoping.current_estates())
+        query = self._history(query)
+        return query if allowed_rows is None else query.filter(allowed_rows)
 
     def record_links(self, model):
         return []

@@ -104,6 +104,7 @@ class DocumentView(SchemaView):
 
     @expose("/download/")
     def download(self):
+        """Always an attachment, typed as stored (one of the allowed types, else octet-stream), never sniffed."""
         doc = self.get_one(request.args.get("id", ""))
         if doc is None or not doc.sha256:
             abort(404)
@@ -113,8 +114,10 @@ class DocumentView(SchemaView):
             abort(404)
         if not path.exists():
             abort(404)
-        response = send_file(path, mimetype=doc.content_type or "application/octet-stream",
-                             as_attachment=True, download_name=doc.filename or "document")
+        mimetype = doc.content_type if doc.content_type in storage.EXTENSIONS else "application/octet-stream"
+        name = storage.clean_name(doc.filename or doc.title or "document", storage.EXTENSIONS.get(mimetype, ""))
+        response = send_file(path, mimetype=mimetype, as_attachment=True, download_name=name)
+        response.headers["Content-Disposition"] = storage.content_disposition(name)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "private, no-store"
         return response

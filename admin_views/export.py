@@ -9,15 +9,14 @@ import io
 import os
 import tempfile
 from datetime import date, datetime
-from urllib.parse import quote
 
 import xlsxwriter
 from flask import Response, stream_with_context
-
 from flask_babel import gettext
 from sqlalchemy import Float, String, case, cast, func, inspect, literal, type_coerce
 from sqlalchemy.orm import aliased, joinedload
 
+from app.storage import content_disposition
 from schema.spec import info_of
 
 from .formatting import display, field_kind
@@ -29,13 +28,6 @@ MAX_WIDTH = 60
 def neutralise(text: str) -> str:
     """Prefix a quote so spreadsheet programs never evaluate a cell as a formula."""
     return "'" + text if text and text.startswith(DANGEROUS) else text
-
-
-def content_disposition(filename: str) -> str:
-    """RFC 6266/5987: an ASCII fallback plus the readable UTF-8 name."""
-    ascii_name = filename.encode("ascii", "ignore").decode() or "export"
-    ascii_name = ascii_name.lstrip("_") or "export"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def _neutral(expr):
@@ -74,7 +66,7 @@ def _sql_value(model, name, kind, dialect: str, for_csv: bool):
     column = getattr(model, name)
     if kind == "choice":
         labels = {code: gettext(label) for code, label in info_of(inspect(model).column_attrs[name])["choices"].choices()}
-        return case(labels, value=column, else_=column)
+        return case(labels, value=column, else_=_neutral(column))  # a code its choices do not know is data
     if kind == "bool":
         return case((column.is_(True), gettext("是")), (column.is_(False), gettext("否")))
     if kind == "money":

@@ -34,13 +34,18 @@ def fmt_bool(value) -> str:
 def parse_when(text):
     """A datetime from a datetime-local input; empty means now (the office clock)."""
     from app import clock
+    from app.validators import check_date_range
 
     if not text:
         return clock.now()
     try:
-        return datetime.fromisoformat(text)
+        when = datetime.fromisoformat(text)
     except ValueError as exc:
         raise ValueError("时间格式不正确") from exc
+    problem = check_date_range(when)
+    if problem:
+        raise ValueError(problem)
+    return when
 
 
 def field_kind(model, name: str) -> str:

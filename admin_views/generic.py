@@ -12,6 +12,8 @@ from flask_babel import gettext, lazy_gettext as _l
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla import filters as sqla_filters
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.form import rules
 from flask_admin.helpers import get_redirect_target, is_form_submitted
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -22,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 from wtforms.validators import Optional, ValidationError
 
-from app import clock
+from app import clock, scoping
 from app.audit import audit_context
 from app.validators import Required
 
@@ -43,10 +45,15 @@ VIEW_PERMISSIONS = {
     "edit_view": "edit",
     "delete_view": "delete",
     "export": "export",
-    "ajax_update": "edit",
 }
 """Which permission each exposed route needs; a route not listed here (or in a view's
-`extra_permissions`) is refused for everyone: deny by default."""
+`extra_permissions`) is refused for everyone: deny by default. (Flask-Admin's inline list edit,
+`ajax_update`, is not listed: no list here is editable in place, so nobody may post to it.)"""
+
+
+
+LIST_ROUTES = ("index_view", "export", "action_view", "confirm_view")
+"""Routes that read the list's filters and sort from the query string (check_list_args)."""
 
 
 def _relationships(model):
@@ -107,6 +114,31 @@ def allowed(spec: AdminSpec, perm: str) -> bool:
     return spec.roles.allows(perm, user_roles)
 
 
+class LiteralLike(sqla_filters.FilterLike):
+    """包含: the typed text matched as it is (stock Flask-Admin reads % and _ as wildcards, and a leading
+    = or ^ as "equals" / "starts with", so "包含 _" listed every row)."""
+
+    def apply(self, query, value, alias=None):
+        from app.search import ESCAPE, escape_like
+
+        return query.filter(self.get_column(alias).ilike(f"%{escape_like(value)}%", escape=ESCAPE))
+
+
+class LiteralNotLike(sqla_filters.FilterNotLike):
+    """不包含, literally (see LiteralLike)."""
+
+    def apply(self, query, value, alias=None):
+        from app.search import ESCAPE, escape_like
+
+        return query.filter(~self.get_column(alias).ilike(f"%{escape_like(value)}%", escape=ESCAPE))
+
+
+class FilterConverter(sqla_filters.FilterConverter):
+    """Text filters in the stock order (saved URLs keep their indexes), contains/not contains literal."""
+
+    strings = (LiteralLike, LiteralNotLike) + sqla_filters.FilterConverter.strings[2:]
+
+
 def _date_filters(column, label):
     return [sqla_filters.DateBetweenFilter(column, label), sqla_filters.DateGreaterFilter(column, label),
             sqla_filters.DateSmallerFilter(column, label), sqla_filters.FilterEmpty(column, label)]
@@ -115,6 +147,33 @@ def _date_filters(column, label):
 def _datetime_filters(column, label):
     return [sqla_filters.DateTimeBetweenFilter(column, label), sqla_filters.DateTimeGreaterFilter(column, label),
             sqla_filters.DateTimeSmallerFilter(column, label), sqla_filters.FilterEmpty(column, label)]
+
+
+class RenderedByHiddenTag(rules.Field):
+    """Keeps a hidden field in a rules-based form without rendering it a second time: the form's
+    hidden_tag() already has it (twice, a browser posts it twice)."""
+
+    def __call__(self, form, form_opts=None, field_args=None):
+        return ""
+
+
+def _ajax_picked(target) -> bool:
+    """Records of a large table are picked by typing (an ajax lookup), not from a full select."""
+    spec = getattr(target, "__admin__", None)
+    return bool(spec and spec.large)
+
+
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    """An ajax picker (units, owners...) that offers and accepts only rows in the user's estates."""
+
+    def get_query(self):
+        return scoping.scope_query(super().get_query(), self.model)
+
+    def get_one(self, pk):
+        try:
+            return scoping.get_visible(self.model, parse_id(pk))
+        except ValueError:
+            return None
 
 
 def _choice_filters(column, label, choices):
@@ -133,6 +192,7 @@ class SchemaView(FastRenderMixin, FastListMixin, ModelView):
     column_display_pk = False
     column_auto_select_related = False
     simple_list_pager = False
+    filter_converter = FilterConverter()
     extra_permissions: dict = {}
     """Exposed routes a subclass adds, mapped to the permission they need."""
 
@@ -148,9 +208,9 @@ class SchemaView(FastRenderMixin, FastListMixin, ModelView):
         edit_only = [n for n in (spec.edit or ()) if n not in create and n not in spec.inline]
         self.form_columns = create + edit_only
         if edit_only:  # recorded only once the record exists (e.g. an event's actual cost)
-            self.form_create_rules = create + list(spec.inline) + ["row_version"]
+            self.form_create_rules = create + list(spec.inline) + [RenderedByHiddenTag("row_version")]
         if spec.edit is not None:
-            self.form_edit_rules = list(spec.edit) + [n for n in spec.inline if n in (spec.edit or ())] + ["row_version"]
+            self.form_edit_rules = list(spec.edit) + [RenderedByHiddenTag("row_version")]  # names its inline lists
         self.inline_models = [self._inline(model, name) for name in spec.inline]
         self.column_default_sort = list(spec.sort_order())
         self.page_size = spec.page_size
@@ -222,6 +282,8 @@ class SchemaView(FastRenderMixin, FastListMixin, ModelView):
             if info_of(c).get("label"):
                 labels[c.key] = _l(info_of(c)["label"])
         for r in mapper.relationships:
+            if r.direction.name == "MANYTOMANY" and "label" in r.info:
+                labels[r.key] = _l(r.info["label"])
             if r.direction.name == "MANYTOONE":
                 labels[r.key] = _l(r.info.get("label", r.key))
                 path = _title_path(model, r.key)
@@ -259,6 +321,8 @@ class SchemaView(FastRenderMixin, FastListMixin, ModelView):
             kind = field_kind(model, name)
             if kind == "relation" and _many_to_one(model, name):
                 out[name] = _link
+            elif kind == "relation" and _relationships(model)[name].direction.name == "MANYTOMANY":
+                out[name] = lambda v, c, o, n: "、".join(str(r) for r in getattr(o, n))
             elif kind == "changes":
                 out[name] = html_changes
             elif kind in ("choice", "money"):
@@ -286,12 +350,23 @@ class SchemaView(FastRenderMixin, FastListMixin, ModelView):
             if r.direction.name == "MANYTOONE":
                 local = next(iter(r.local_columns))
                 args = {"label": _l(r.info.get("label", r.key))}
+                if not _ajax_picked(r.mapper.class_):  # ajax pickers are scoped by ScopedAjaxLoader
+                    args["query_factory"] = self._picker_query(r.mapper.class_)
                 if not local.nullable:
                     args["validators"] = [Required("请选择%(label)s", r.info.get("label", r.key))]
                 else:
                     args["blank_text"] = _l("(无)")
                 out[r.key] = args
+            elif r.direction.name == "MANYTOMANY" and "label" in r.info:  # a staff account's estates
+                out[r.key] = {"label": _l(r.info["label"]), "query_factory": self._picker_query(r.mapper.class_)}
         return out
+
+    def _picker_query(self, target):
+        """The choices of a related-record select: the rows of `target` the user may see."""
+        return lambda: scoping.scope_query(self.db_session.query(target), target)
+
+    def _create_ajax_loader(self, name, options):
+        return ScopedAjaxLoader(name, self.session, _target(self.model, name), **options)
 
     def _ajax_refs(self, model):
         refs = {}
@@ -299,7 +374,7 @@ class SchemaView(FastRenderMixin, FastListMixin, ModelView):
             if _many_to_one(model, name):
                 target = _target(model, name)
                 tspec = getattr(target, "__admin__", None)
-                if tspec and tspec.large:
+                if _ajax_picked(target):
                     fields = list(tspec.search) or [tspec.title]
                     refs[name] = {"fields": fields, "page_size": 10, "placeholder": _l("输入关键字搜索")}
         return refs
@@ -346,7 +421,28 @@ class SchemaView(FastRenderMixin, FastListMixin, ModelView):
             perm = {**VIEW_PERMISSIONS, **self.extra_permissions}.get(name)
         if perm is None or not self.allowed(perm):
             abort(403)
+        if name in LIST_ROUTES:
+            self.check_list_args()
+        self._require_record_in_scope()
         return None
+
+    def _require_record_in_scope(self) -> None:
+        """Every route of this view that names its records (`?id=`, `?ids=`: details, edit, delete,
+        print, receipt, download, confirm pages) answers 404 for a record the user may not see, before
+        the route runs. Garbage ids are left to the route, which answers "not found" or 400."""
+        if request.values.get("id"):
+            try:
+                record_id = parse_id(request.values["id"])
+            except ValueError:
+                return
+            if self.get_one(record_id) is None:
+                abort(404)
+        if request.values.get("ids"):
+            try:
+                ids = [parse_id(v) for v in request.values["ids"].split(",") if v.strip()]
+            except ValueError:
+                return
+            self.require_visible(ids)
 
     def handle_action(self, return_view=None):
         """Actions receive integer ids only; anything else is refused with a message, not a 500."""
@@ -363,6 +459,7 @@ class SchemaView(FastRenderMixin, FastListMixin, ModelView):
         handler = self._actions_data.get(form.action.data)
         if handler is None or not self.is_action_allowed(form.action.data):
             abort(403)
+        self.require_visible(ids)
         if request.form.get("all_filtered") == "1":  # every row the list's filters match (query string)
             g.all_filtered = True
             ids = [i for (i,) in self.db_session.execute(select(self.filtered_ids().c.id))]
@@ -389,11 +486,26 @@ class SchemaView(FastRenderMixin, FastListMixin, ModelView):
         return self.session.session if hasattr(self.session, "Model") else self.session
 
     def get_one(self, id):
-        """Integer ids only: garbage in the URL is 'not found', never a database error."""
+        """The record if this user may see it (its estate is theirs): integer ids only, garbage in the
+        URL is 'not found', never a database error."""
         try:
-            return self.db_session.get(self.model, parse_id(id))
+            record_id = parse_id(id)
         except (TypeError, ValueError):
             return None
+        record = self.db_session.get(self.model, record_id)
+        if record is None or scoping.current_estates() is None:
+            return record
+        return record if self.scope(self.db_session.query(self.model.id)).filter(
+            self.model.id == record_id).first() else None
+
+    def require_visible(self, ids) -> None:
+        """Ids posted to an action or confirm page must all be rows this user may see: else 404."""
+        wanted = set(ids)
+        if not wanted:
+            return
+        found = {i for (i,) in self.scope(self.db_session.query(self.model.id)).filter(self.model.id.in_(wanted))}
+        if found != wanted:
+            abort(404)
 
     def record_sections(self, model) -> list[dict]:
         """Tables under the details (e.g. a payer's open charges): [{title, headers, rows}]; by default
@@ -503,6 +615,7 @@ class SchemaView(FastRenderMixin, FastListMixin, ModelView):
             records = self.get_query().filter(self.model.id.in_(select(self.filtered_ids().c.id))).all()
             ids = [r.id for r in records]
         else:
+            self.require_visible(ids)
             records = self.get_query().filter(self.model.id.in_(ids)).all() if ids else []
         if not records:
             flash(gettext("请先勾选要操作的记录。"), "error")
@@ -597,10 +710,15 @@ class SchemaView(FastRenderMixin, FastListMixin, ModelView):
         return values
 
     def validate_form(self, form):
+        from app.validators import check_form_inputs, localize_errors
+
         ok = super().validate_form(form)
+        localize_errors(form)
         if not is_form_submitted() or not hasattr(form, "row_version"):
             return ok
-        data = {**self._saved_values(), **{f.name: f.data for f in form}}
+        ok = check_form_inputs(form, self.model) and ok
+        # cross-field rules see only values that passed their own field's checks (NaN never reaches them)
+        data = {**self._saved_values(), **{f.name: f.data for f in form if not f.errors}}
         rules = getattr(self.model, "check", None)
         for field_name, message in (rules(data) if rules else {}).items():
             field = getattr(form, field_name, None)

@@ -12,9 +12,8 @@ from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
-from app import arrears as arrears_rules
+from app import arrears as arrears_rules, scoping
 from app.household import household
 from schema.complaints import CallLog, Complaint
 from schema.documents import Document
@@ -148,9 +147,10 @@ def _header(model, name) -> str:
 
 class HouseholdView(RolePage):
     in_menu = False
-
-    def is_accessible(self):
-        return current_user.is_authenticated and allowed(Unit.__admin__, "read")
+    @property
+    def roles(self):
+        """Whoever may read units may open a unit's file; each section shows only tables the role may read."""
+        return Unit.__admin__.roles.read
 
     # -- links ---------------------------------------------------------------------------
     @staticmethod
@@ -237,6 +237,8 @@ class HouseholdView(RolePage):
         try:
             unit_id = parse_id(request.args.get("unit", ""))
         except ValueError:
+            abort(404)
+        if not scoping.visible(Unit, unit_id):  # another estate's unit: not found
             abort(404)
         data = household(unit_id, limit=ROWS, can_read=lambda model: allowed(model.__admin__, "read"))
         if data is None:

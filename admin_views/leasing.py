@@ -7,6 +7,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from app import clock, leasing
+from app.validators import check_date_range
 
 from .formatting import fmt_date
 from .generic import SchemaView
@@ -56,6 +57,9 @@ class LeaseView(SchemaView):
             on = date.fromisoformat(form.get("on") or "")
         except ValueError as exc:
             raise ValueError("请填写有效的终止日期") from exc
+        problem = check_date_range(on)
+        if problem:
+            raise ValueError(problem)
         for lease in records:
             leasing.terminate_lease(lease, on, form.get("reason", ""))
         return f"已终止 {len(records)} 份合同"

@@ -16,7 +16,16 @@ from app.extensions import db
 from schema.ledger import Charge, Payment
 
 from .formatting import display, money
-from .generic import SchemaView
+from .generic import SchemaView, parse_id
+
+
+def arg_id(source, name) -> int | None:
+    """A record id from request input, or None for anything else (a 20-digit number would overflow the
+    database's integer in the query)."""
+    try:
+        return parse_id(source.get(name) or "")
+    except ValueError:
+        return None
 
 
 def prefill_payer(form):
@@ -24,8 +33,8 @@ def prefill_payer(form):
     from schema.leasing import Lease
     from schema.property import Unit
 
-    unit = db.session.get(Unit, request.args.get("unit", type=int) or 0)
-    lease = db.session.get(Lease, request.args.get("lease", type=int) or 0)
+    unit = db.session.get(Unit, arg_id(request.args, "unit") or 0)
+    lease = db.session.get(Lease, arg_id(request.args, "lease") or 0)
     if unit is not None:
         form.unit.data = unit
         owner = next((o.owner for o in unit.ownerships if o.is_primary), None)
@@ -99,14 +108,18 @@ class ChargeView(SchemaView):
                 error = exc.message
             else:
                 unit_ids = None
-                building_id = request.form.get("building_id", type=int)
-                if building_id:
+                building_id = arg_id(request.form, "building_id")
+                picked = (request.form.get("building_id") or "").strip()
+                if picked and db.session.get(Building, building_id or 0) is None:
+                    error = "所选楼栋不存在,请重新选择"  # never "all buildings" for an id that names none
+                elif building_id:
                     from schema.property import Unit
 
                     unit_ids = [u for (u,) in db.session.query(Unit.id).filter(Unit.building_id == building_id)]
-                created, skipped = bill_month(year, mon, unit_ids=unit_ids)
-                flash(f"{month} 物业管理费:已生成 {created} 条,跳过 {skipped} 条(已存在)", "success")
-                return redirect(url_for(".index_view", search=month))
+                if error is None:
+                    created, skipped = bill_month(year, mon, unit_ids=unit_ids)
+                    flash(f"{month} 物业管理费:已生成 {created} 条,跳过 {skipped} 条(已存在)", "success")
+                    return redirect(url_for(".index_view", search=month))
         return self.render("admin/bill_month.html", buildings=buildings, month=month, error=error)
 
 
@@ -135,17 +148,12 @@ class PaymentView(SchemaView):
         return form
 
     def picked_charges(self):
-        ids = []
-        for raw in request.form.getlist("pick"):
-            try:
-                ids.append(int(raw))
-            except ValueError:
-                continue
-        return ids or None
+        ids = [arg_id({"pick": raw}, "pick") for raw in request.form.getlist("pick")]
+        return [i for i in ids if i is not None] or None
 
     def open_charges_for_form(self):
-        unit_id = request.values.get("unit", type=int)
-        lease_id = request.values.get("lease", type=int)
+        unit_id = arg_id(request.values, "unit")
+        lease_id = arg_id(request.values, "lease")
         if not unit_id and not lease_id:
             return []
         return ledger.open_charges(unit_id=unit_id, lease_id=lease_id)

@@ -10,11 +10,13 @@ from sqlalchemy import select
 
 from app import clock, inspection as inspections, movein
 from app.extensions import db
+from app.validators import check_date_range
 from schema.ledger import PayMethod
 from schema.org import Department
 
 from .formatting import display
 from .generic import SchemaView
+from .pickers import department_of
 
 
 class MoveInView(SchemaView):
@@ -119,7 +121,10 @@ class InspectionView(SchemaView):
             agreed = datetime.fromisoformat(form.get("agreed_time") or "")
         except ValueError as exc:
             raise ValueError("请填写约定复验时间") from exc
-        department = db.session.get(Department, int(form.get("department_id") or 0))
+        problem = check_date_range(agreed)
+        if problem:
+            raise ValueError(problem)
+        department = department_of(form)
         if department is None:
             raise ValueError("请选择通知部门")
         for record in records:

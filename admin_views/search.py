@@ -5,7 +5,7 @@ from flask import request
 from flask_admin import expose
 from flask_login import current_user
 
-from app import search
+from app import scoping, search
 from schema.spec import ALL
 
 from .pages import RolePage
@@ -17,6 +17,6 @@ class SearchView(RolePage):
 
     @expose("/")
     def index(self):
-        results = search.search(request.args.get("q", ""), current_user.roles)
+        results = search.search(request.args.get("q", ""), current_user.roles, scoping.current_estates())
         return self.render("admin/search.html", results=results, query=results.query,
                            modes=search.MODES, hints=search.HINTS, per_kind=search.PER_KIND)

@@ -30,7 +30,7 @@ def create_app(config: type | dict | None = None, registry: tuple | None = None)
 
 
 def register_extensions(app: Flask) -> None:
-    from . import auth, fulltext
+    from . import auth, fulltext, scoping, security
     from .audit import init_audit
     from .extensions import babel, csrf, db, migrate
 
@@ -44,6 +44,8 @@ def register_extensions(app: Flask) -> None:
                    default_translation_directories=str(Path(app.root_path) / "translations"))
     csrf.init_app(app)
     auth.init_app(app)
+    security.init_app(app)
+    scoping.init_app(app)
     init_audit()
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from . import clock
 
 OPERATIONS = {"insert": "新增", "update": "修改", "delete": "删除"}
-SKIP = {"version"}
+SKIP = {"version", "session_token"}
 
 
 def _plain(value):
@@ -25,8 +25,32 @@ def _plain(value):
     return value
 
 
+def _ids(objs) -> list:
+    return sorted(inspect(o).identity[0] if inspect(o).identity else getattr(o, "id", None) for o in objs)
+
+
+def _links(state, op: str) -> dict:
+    """{relationship: [old ids, new ids]} for the many-to-many collections the flush writes (an account's
+    estates, a dunning's charges): their association rows are written with the record. Only collections
+    loaded on this side are read; a backref's unloaded collection would give a partial list."""
+    out = {}
+    for rel in state.mapper.relationships:
+        if rel.secondary is None or rel.viewonly or rel.key not in state.dict:
+            continue
+        hist = state.attrs[rel.key].history
+        old = _ids(list(hist.unchanged) + list(hist.deleted))
+        new = _ids(list(hist.unchanged) + list(hist.added))
+        if op == "insert":
+            old = []
+        elif op == "delete":
+            new = []
+        if old != new:
+            out[rel.key] = [old, new]
+    return out
+
+
 def _changes(obj, op: str) -> dict:
-    """{field: [old, new]} for the mapped columns the flush touches."""
+    """{field: [old, new]} for the mapped columns and many-to-many links the flush touches."""
     state = inspect(obj)
     out = {}
     for attr in state.mapper.column_attrs:
@@ -50,6 +74,7 @@ def _changes(obj, op: str) -> dict:
     if op == "update" and "password_hash" in [k for k in state.attrs.keys()]:
         if state.attrs["password_hash"].history.has_changes():
             out["password"] = ["******", "******"]
+    out.update(_links(state, op))
     return out
 
 
@@ -82,6 +107,9 @@ def init_audit() -> None:
 
     if not event.contains(FlaskSession, "after_flush", _write):
         event.listen(FlaskSession, "after_flush", _write)
+    from .deletion import install_ledger_guard
+
+    install_ledger_guard()  # financial rows are voided (with an audit row), never deleted
 
 
 def _write(session, flush_context):
@@ -95,10 +123,9 @@ def _write(session, flush_context):
         for obj in objs:
             if not audited(obj):
                 continue
-            if op == "update" and not session.is_modified(obj, include_collections=False):
-                continue
             changes = _changes(obj, op)
-            if op == "update" and not changes and not ctx.get("action"):
+            if op == "update" and not changes and not (
+                    ctx.get("action") and session.is_modified(obj, include_collections=False)):
                 continue
             rows.append({
                 "at": now,

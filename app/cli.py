@@ -10,23 +10,46 @@ from .extensions import db
 @click.option("--role", required=True, help="admin, manager, supervisor, frontdesk, leasing, maintenance")
 @click.option("--password", required=True)
 @click.option("--name", "display_name", default=None, help="显示姓名")
+@click.option("--estate", "estates", multiple=True, help="可访问的项目名称(可重复);管理员和主任可访问全部项目")
+@click.option("--all-estates", is_flag=True, help="可访问全部项目")
 @with_appcontext
-def create_user(username, role, password, display_name):
+def create_user(username, role, password, display_name, estates, all_estates):
     """Create (or reset) a staff account."""
     from schema.org import AppUser
+    from schema.property import Estate
     from schema.spec import ROLES
+
+    from .scoping import ALL_ESTATE_ROLES
+
+    from .auth import rotate_session_token
+    from .passwords import problems
 
     if role not in ROLES:
         raise click.BadParameter(f"角色须为 {', '.join(ROLES)} 之一", param_hint="--role")
-    if len(password) < 8:
-        raise click.BadParameter("密码至少8位", param_hint="--password")
+    found = problems(password, username)
+    if found:
+        raise click.BadParameter(";".join(found), param_hint="--password")
+    bound = []
+    for name in estates:
+        estate = db.session.execute(db.select(Estate).filter_by(name=name)).scalar_one_or_none()
+        if estate is None:
+            raise click.BadParameter(f"未找到项目「{name}」", param_hint="--estate")
+        bound.append(estate)
     user = db.session.execute(db.select(AppUser).filter_by(username=username)).scalar_one_or_none()
+    if role not in ALL_ESTATE_ROLES and not all_estates and not bound and not (user and (user.estates or user.all_estates)):
+        raise click.BadParameter("请用 --estate 指定该用户可访问的项目,或用 --all-estates", param_hint="--estate")
     if user is None:
         user = AppUser(username=username, display_name=display_name or username, role=role, active=True)
         db.session.add(user)
     else:
         user.role, user.active = role, True
+    if bound:
+        user.estates = bound
+    if all_estates:
+        user.all_estates = True
     user.set_password(password)
+    db.session.flush()
+    rotate_session_token(user.id)  # a reset password ends the sessions opened with the old one
     db.session.commit()
     click.echo(f"用户 {username}({role})已就绪")
 
@@ -79,8 +102,10 @@ def refresh_leases():
 
 
 def init_app(app):
+    from .backup import init_cli as init_backup
     from .billing import init_cli as init_billing
 
     for command in (create_user, seed_demo, seed_scale, refresh_leases):
         app.cli.add_command(command)
     init_billing(app)
+    init_backup(app)

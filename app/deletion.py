@@ -15,11 +15,18 @@ key, no rows loaded) and sorts the referencing rows the way the delete would act
 
 Rows that a cascade deletes are followed in turn (their own references counted by subquery), so a
 cascade that would hit a blocking grandchild blocks too. The audit trail is not a reference.
+
+Below the screens, `install_ledger_guard()` makes the same rule hold for every ORM session — a view, a
+CLI command or a script: a flush that deletes a financial row, or a row financial rows reference (the
+ORM would blank their key and orphan them), and an ORM bulk DELETE of a financial table are refused.
+Core statements on the bare tables (the test suite's wipe, migrations) are left alone.
 """
 from __future__ import annotations
 
 from flask_babel import gettext
-from sqlalchemy import and_, func, inspect, select
+from sqlalchemy import and_, event, func, inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import UnmappedColumnError
 
 FINANCIAL = frozenset({"charge", "payment", "payment_allocation"})
@@ -160,6 +167,8 @@ def impact(record, session=None) -> dict:
 
         session = state.session or db.session
     out = {"blocks": [], "deletes": [], "unlinks": []}
+    if mapper.local_table.name in FINANCIAL:  # the record itself is voided, never deleted
+        out["blocks"].append((_menu(mapper, mapper.local_table.name), 1, gettext("有收费记录,不能删除")))
 
     def root(referenced):
         value = getattr(record, mapper.get_property_by_column(referenced).key)
@@ -171,3 +180,63 @@ def impact(record, session=None) -> dict:
 
 def is_empty(result: dict) -> bool:
     return not (result["blocks"] or result["deletes"] or result["unlinks"])
+
+
+# ---------------------------------------------------------------- the guard below every screen
+
+LEDGER_DELETE_MESSAGE = "财务记录(应收费用、收款记录、收款核销)只能作废,不能删除"
+
+
+class LedgerDeleteRefused(IntegrityError):
+    """A delete that would remove or orphan financial rows. An IntegrityError, so every caller that already
+    turns a database refusal into a message (the views' handle_view_exception) does the same here."""
+
+    def __init__(self, detail: str):
+        super().__init__(None, None, Exception(detail))
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{LEDGER_DELETE_MESSAGE}:{self.detail}"
+
+
+def _financial_references(table):
+    """Foreign keys of the financial tables that point at `table`."""
+    for name in FINANCIAL:
+        child = table.metadata.tables.get(name)
+        if child is None:
+            continue
+        for constraint in child.foreign_key_constraints:
+            if constraint.referred_table is table:
+                yield constraint
+
+
+def _refuse_deleting_ledger_rows(session, _flush_context, _instances) -> None:
+    """before_flush: neither a financial row nor a row that financial rows reference may be deleted."""
+    for obj in list(session.deleted):
+        table = getattr(type(obj), "__table__", None)
+        if table is None:
+            continue
+        state = inspect(obj)
+        if table.name in FINANCIAL:
+            raise LedgerDeleteRefused(f"{table.name} #{state.identity[0] if state.identity else '?'}")
+        for constraint in _financial_references(table):
+            values = [getattr(obj, state.mapper.get_property_by_column(el.column).key) for el in constraint.elements]
+            where = and_(*[el.parent == value for el, value in zip(constraint.elements, values)])
+            if session.connection().execute(select(1).select_from(constraint.table).where(where).limit(1)).first():
+                raise LedgerDeleteRefused(f"{table.name} #{state.identity[0] if state.identity else '?'}"
+                                          f" 仍被 {constraint.table.name} 引用")
+
+
+def _refuse_bulk_ledger_deletes(execute_state) -> None:
+    """do_orm_execute: `delete(Charge)` / `query(Payment).delete()` skip the flush; refuse them here."""
+    if execute_state.is_delete and execute_state.is_orm_statement:
+        mapper = execute_state.bind_mapper
+        if mapper is not None and mapper.local_table.name in FINANCIAL:
+            raise LedgerDeleteRefused(f"{mapper.local_table.name}(批量删除)")
+
+
+def install_ledger_guard() -> None:
+    """Listen on every Session (Flask-SQLAlchemy's and any a script opens); idempotent."""
+    for name, fn in (("before_flush", _refuse_deleting_ledger_rows), ("do_orm_execute", _refuse_bulk_ledger_deletes)):
+        if not event.contains(Session, name, fn):
+            event.listen(Session, name, fn)

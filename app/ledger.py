@@ -1,14 +1,15 @@
 """The ledger rules: money rounding, charge status, payment allocation, voiding, receipts in words.
 
 Plain functions called by views and commands. They add and flush but never commit: the caller owns
-the transaction (so a failed step leaves nothing behind).
+the transaction (so a failed step leaves nothing behind). Allocation and voiding lock the charges they
+settle until that commit (see `_locked`), so parallel payments on one payer never settle a charge twice.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 
 from . import clock
 from .audit import audit_context
@@ -43,9 +44,24 @@ def money(x) -> Decimal:
     if isinstance(x, float):
         x = str(x)
     try:
-        return Decimal(x).quantize(CENT, rounding=ROUND_HALF_UP)
+        value = Decimal(x).quantize(CENT, rounding=ROUND_HALF_UP)
     except (InvalidOperation, TypeError, ValueError):
         raise LedgerError(f"金额格式不正确: {x}") from None
+    if not value.is_finite():  # a quiet NaN quantizes without complaint, then breaks every comparison
+        raise LedgerError(f"金额格式不正确: {x}")
+    return value
+
+
+MAX_AMOUNT = Decimal("9999999999.99")
+"""The largest amount a Numeric(12, 2) column holds."""
+
+
+def amount_input(x) -> Decimal:
+    """An amount someone entered: money(), and no larger than a stored amount can be."""
+    value = money(x)
+    if abs(value) > MAX_AMOUNT:
+        raise LedgerError("金额过大,不能超过 9,999,999,999.99 元")
+    return value
 
 
 def mgmt_fee_amount(area, rate, factor=Decimal("1")) -> Decimal:
@@ -107,8 +123,21 @@ def _payer_filter(unit_id, lease_id):
     return or_(*conds) if conds else None
 
 
-def open_charges(unit_id=None, lease_id=None) -> list:
-    """Non-void charges of this payer (unit and/or lease) still owing money, oldest due first."""
+def _locked(stmt):
+    """`stmt` reading charges locked until commit, and fresh, so two payments never settle the same balance.
+
+    PostgreSQL: SELECT ... FOR UPDATE; a parallel payment waits there and then reads what this one left.
+    SQLite has no row locks (FOR UPDATE is not rendered): a write that changes nothing takes the
+    database's write lock first, so the read is the latest and no other writer starts before commit.
+    populate_existing refreshes charges the session already holds (the clerk's screen loaded them)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("UPDATE charge SET version = version WHERE 0"))
+    return stmt.with_for_update().execution_options(populate_existing=True)
+
+
+def open_charges(unit_id=None, lease_id=None, lock: bool = False) -> list:
+    """Non-void charges of this payer (unit and/or lease) still owing money, oldest due first;
+    `lock` when they are about to be settled."""
     from schema.ledger import Charge, ChargeStatus
 
     payer = _payer_filter(unit_id, lease_id)
@@ -117,7 +146,7 @@ def open_charges(unit_id=None, lease_id=None) -> list:
     stmt = (select(Charge)
             .where(payer, Charge.status != ChargeStatus.void, Charge.amount > Charge.amount_paid)
             .order_by(Charge.due_date, Charge.id))
-    return [c for c in db.session.execute(stmt).scalars() if c.balance > 0]
+    return [c for c in db.session.execute(_locked(stmt) if lock else stmt).scalars() if c.balance > 0]
 
 
 def _belongs_to(charge, payment) -> bool:
@@ -139,7 +168,10 @@ def _picked(payment, charge_ids) -> list:
     from schema.ledger import Charge, ChargeStatus
 
     ids = list(dict.fromkeys(int(i) for i in charge_ids))
-    found = {c.id: c for c in db.session.execute(select(Charge).where(Charge.id.in_(ids))).scalars()} if ids else {}
+    found = {}
+    if ids:
+        stmt = _locked(select(Charge).where(Charge.id.in_(ids)).order_by(Charge.id))  # id order: no deadlock
+        found = {c.id: c for c in db.session.execute(stmt).scalars()}
     charges = []
     for cid in ids:
         charge = found.get(cid)
@@ -170,7 +202,7 @@ def allocate(payment, charge_ids: list[int] | None = None) -> Decimal:
     if charge_ids is not None:
         charges = _picked(payment, charge_ids)
     else:
-        charges = open_charges(payment.unit_id, payment.lease_id)
+        charges = open_charges(payment.unit_id, payment.lease_id, lock=True)
     for charge in charges:
         if remaining <= 0:
             break
@@ -190,7 +222,7 @@ def record_payment(*, amount, method, payer_name, unit=None, owner=None, lease=N
     """Record a receipt (numbered SK<day>-NNNN) and allocate it; the caller commits."""
     from schema.ledger import Payment, PaymentStatus, PayMethod
 
-    amount = money(amount)
+    amount = amount_input(amount)
     if amount <= 0:
         raise LedgerError("收款金额必须大于0")
     if unit is None and lease is None:
@@ -219,7 +251,7 @@ def charge_and_collect(*, kind, amount, method, unit, owner, period, note, clerk
     prepaid fee covers. Returns the Payment; the caller commits."""
     from schema.ledger import Charge, ChargeStatus, PayMethod
 
-    amount = money(amount)
+    amount = amount_input(amount)
     if amount <= 0:
         raise LedgerError("金额必须大于0")
     if str(method) not in {m.value for m in PayMethod}:
@@ -286,8 +318,9 @@ def void_charge(charge, reason, user=None) -> None:
 
 
 def void_payment(payment, reason, user=None) -> None:
-    """Void a receipt: it stops counting, its charges are recomputed; allocations stay as history."""
-    from schema.ledger import PaymentAllocation, PaymentStatus
+    """Void a receipt: it stops counting, its charges are recomputed; allocations stay as history.
+    The charges are locked first, so a payment settling them at the same moment is counted once."""
+    from schema.ledger import Charge, PaymentAllocation, PaymentStatus
 
     reason = _reason(reason)
     if payment.status == PaymentStatus.void:
@@ -296,9 +329,9 @@ def void_payment(payment, reason, user=None) -> None:
         payment.status = PaymentStatus.void.value
         payment.void_reason = reason
         db.session.flush()
-        allocations = db.session.execute(select(PaymentAllocation)
-                                         .where(PaymentAllocation.payment_id == payment.id)).scalars().all()
-        for charge in dict.fromkeys(a.charge for a in allocations):
+        charged = select(PaymentAllocation.charge_id).where(PaymentAllocation.payment_id == payment.id)
+        for charge in db.session.execute(_locked(select(Charge).where(Charge.id.in_(charged))
+                                                 .order_by(Charge.id))).scalars().all():
             recompute_charge(charge)
         db.session.flush()
 

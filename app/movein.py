@@ -160,19 +160,25 @@ def complete_move_in(move_in, user=None, at: datetime | None = None):
 # ---------------------------------------------------------------- the fee
 
 
+MAX_PREPAID_MONTHS = 120
+"""Ten years ahead at most: more is a typo (and a span past year 9999 cannot be dated)."""
+
+
 def collect_move_in_fee(move_in, amount, method, months: int = 1, clerk=None, at: datetime | None = None):
     """收取物业管理费 at move-in: a 物业管理费 charge "入住预收N个月" due today, paid at once by a receipt
     (ledger.record_payment, allocated to that charge). The charge covers N calendar months from the
     move-in's month (period_start..period_end), which monthly billing then leaves out. Returns the Payment."""
     from schema.ledger import ChargeKind, PayMethod
 
-    from .ledger import charge_and_collect, money
+    from .ledger import amount_input, charge_and_collect
 
     if move_in.fee_payment is not None:
         raise MoveInError(f"该入住已收取物业管理费,收据号 {move_in.fee_payment.receipt_no}")
     if isinstance(months, bool) or not isinstance(months, int) or months < 1:
         raise MoveInError("预收月数须为正整数")
-    amount = money(amount)
+    if months > MAX_PREPAID_MONTHS:
+        raise MoveInError(f"预收月数不能超过{MAX_PREPAID_MONTHS}个月")
+    amount = amount_input(amount)
     if amount <= 0:
         raise MoveInError("物业管理费金额必须大于0")
     if _code(method) not in {m.value for m in PayMethod}:

@@ -28,6 +28,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
+from app import scoping
 from app.extensions import db
 from schema import (
     Building,
@@ -364,12 +365,25 @@ def _value(model, name, value):
         return value.isoformat()
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
-    column = model.__mapper__.column_attrs.get(name)
-    choices = info_of(column).get("choices") if column is not None else None
-    if choices is not None and issubclass(choices, Choice):
-        return choices.label_of(value)
+    label = _choice_label(model, name, value)
+    if label is not None:
+        return label
     text = str(value)
     return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _choice_label(model, name, value) -> str | None:
+    """The label (a msgid) of a stored choice code, or None: for a column without choices, and for a code
+    its choices do not know, which then shows as the data it is. The page translates labels with Jinja's
+    `_()`, which marks its result safe markup and %-formats it: data must never go through it."""
+    column = model.__mapper__.column_attrs.get(name)
+    choices = info_of(column).get("choices") if column is not None else None
+    if choices is None or not issubclass(choices, Choice):
+        return None
+    try:
+        return choices(value).label
+    except ValueError:
+        return None
 
 
 def _hit(kind: Kind, obj, units=()) -> Hit:
@@ -377,9 +391,8 @@ def _hit(kind: Kind, obj, units=()) -> Hit:
     for name in kind.fields:
         shown = _value(kind.model, name, getattr(obj, name))
         if shown is not None:
-            column = kind.model.__mapper__.column_attrs.get(name)
             fields.append(Field(label_of(kind.model, name), shown,
-                                translate=column is not None and info_of(column).get("choices") is not None))
+                                translate=_choice_label(kind.model, name, getattr(obj, name)) is not None))
     if kind.model is Unit:
         units = ((obj.id, str(obj)),)
     elif not units and getattr(obj, "unit_id", None) is not None:
@@ -388,16 +401,16 @@ def _hit(kind: Kind, obj, units=()) -> Hit:
     return Hit(kind.key, obj.id, str(title), tuple(fields), tuple(units))
 
 
-def _owner_units(owner_ids) -> dict:
-    """owner id -> ((unit id, "3栋1201"), ...), primary ownership first."""
+def _owner_units(owner_ids, estates=None) -> dict:
+    """owner id -> ((unit id, "3栋1201"), ...) in the searcher's estates, primary ownership first."""
     out: dict = {}
     if not owner_ids:
         return out
-    rows = db.session.execute(
+    rows = db.session.execute(scoping.scope_query(
         select(Ownership.owner_id, Unit).join(Unit, Ownership.unit_id == Unit.id)
         .options(joinedload(Unit.building))
         .where(Ownership.owner_id.in_(owner_ids))
-        .order_by(Ownership.owner_id, Ownership.is_primary.desc(), Unit.id)).all()
+        .order_by(Ownership.owner_id, Ownership.is_primary.desc(), Unit.id), Unit, estates, current=False)).all()
     for owner_id, unit in rows:
         out.setdefault(owner_id, []).append((unit.id, str(unit)))
     return out
@@ -417,8 +430,9 @@ def _unit_owners(unit_ids) -> dict:
     return {k: "、".join(v) for k, v in out.items()}
 
 
-def search(raw, roles) -> Results:
-    """Everything the text finds in the tables `roles` may read, grouped by kind in KINDS order."""
+def search(raw, roles, estates=None) -> Results:
+    """Everything the text finds in the tables `roles` may read, in the `estates` the searcher works for
+    (None: all; app/scoping.py), grouped by kind in KINDS order."""
     query = classify(raw)
     results = Results(query)
     if query.hint is not None:
@@ -430,13 +444,14 @@ def search(raw, roles) -> Results:
             continue
         kind = KIND_OF[model]
         stmt = select(model).where(where).options(*_loads(model, kind.fields)).order_by(*order).limit(PER_KIND + 1)
+        stmt = scoping.scope_query(stmt, model, estates, current=False)
         rows = db.session.execute(stmt).unique().scalars().all()
         if rows:
             found[model] = rows
     if not found:
         return results
     show_units = readable(Unit, roles)
-    owner_units = _owner_units([o.id for o in found.get(Owner, ())[:PER_KIND]]) if show_units else {}
+    owner_units = _owner_units([o.id for o in found.get(Owner, ())[:PER_KIND]], estates) if show_units else {}
     unit_owners = (_unit_owners([u.id for u in found.get(Unit, ())[:PER_KIND]])
                    if readable(Owner, roles) else {})
     for kind in KINDS:

@@ -15,6 +15,7 @@ from .people import Owner, Ownership, Resident
 from .property import Building, Estate, Unit
 from .release import ReleaseItem, ReleaseSlip
 from .saved_views import SavedView
+from .security import LoginAttempt  # noqa: F401  (not an admin entity: throttling only)
 from .spec import add_spec_indexes
 from .services import ServiceItem, ServiceOrder
 from .visits import FollowupVisit, Survey

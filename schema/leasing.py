@@ -43,13 +43,16 @@ class LeasableAsset(Entity):
     __tablename__ = "leasable_asset"
     __admin__ = AdminSpec(
         menu="招租资源", category="招租收费",
-        list=("kind", "code", "name", "location", "size", "list_price", "status"),
-        search=("code", "name", "location"), codes=("code",), filters=("kind", "status", "location"),
+        list=("kind", "code", "name", "estate", "location", "size", "list_price", "status"),
+        search=("code", "name", "location"), codes=("code",), filters=("kind", "status", "estate", "location"),
         sort=("code", False), title="code", roles=LEASING_ROLES,
     )
     kind: Mapped[str] = col("类别", choices=AssetKind, index=True)
     code: Mapped[str] = col("编号", String(30), unique=True)
     name: Mapped[str | None] = col("名称", String(100))
+    estate_id: Mapped[int | None] = col("所属项目", ForeignKey("estate.id"), index=True,
+                                        help="留空表示管理处统一招租的资源(各项目均可查看)")
+    estate = rel("所属项目", "Estate")
     location: Mapped[str | None] = col("位置", String(200))
     size: Mapped[Decimal | None] = col("面积/尺寸(㎡)", Numeric(10, 2), fmt="area", validators=(NOT_NEGATIVE,))
     list_price: Mapped[Decimal] = money("挂牌月租(元)", validators=(NOT_NEGATIVE,))

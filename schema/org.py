@@ -1,7 +1,7 @@
 """The office itself: departments, staff accounts with roles, and the audit trail."""
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -27,14 +27,22 @@ class Department(Entity):
     note: Mapped[str | None] = col("备注", Text)
 
 
+user_estate = Table(
+    "app_user_estate", db.metadata,
+    Column("user_id", ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True),
+    Column("estate_id", ForeignKey("estate.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+"""Which estates a staff account works for (app/scoping.py)."""
+
+
 class AppUser(Entity):
     __tablename__ = "app_user"
     __admin__ = AdminSpec(
         menu="用户", category="系统",
-        list=("username", "display_name", "role", "department", "phone", "active"),
+        list=("username", "display_name", "role", "department", "phone", "all_estates", "active"),
         search=("username", "display_name"), codes=("username",), filters=("role", "active", "department"),
-        form=("username", "display_name", "role", "department", "phone", "active"),
-        details=("username", "display_name", "role", "department", "phone", "active"),
+        form=("username", "display_name", "role", "department", "phone", "all_estates", "estates", "active"),
+        details=("username", "display_name", "role", "department", "phone", "all_estates", "estates", "active"),
         export=("username", "display_name", "role", "department", "phone", "active"),
         sort=("username", False), title="display_name",
         roles=roles(read={"admin"}, create={"admin"}, edit={"admin"}, delete={"admin"}, export={"admin"}),
@@ -46,7 +54,11 @@ class AppUser(Entity):
     department_id: Mapped[int | None] = col("部门", ForeignKey("department.id"))
     department = rel("部门", "Department")
     phone: Mapped[str | None] = col("联系电话", String(30), validators=(PHONE,))
+    all_estates: Mapped[bool] = col("全部项目", Boolean, default=False,
+                                    help="勾选后可查看所有项目;系统管理员和管理处主任总是可查看所有项目")
+    estates = rel("可访问项目", "Estate", secondary=user_estate, order_by="Estate.name")
     active: Mapped[bool] = col("启用", Boolean, default=True)
+    session_token: Mapped[str | None] = col("会话令牌", String(64))
 
     # Flask-Login
     is_anonymous = False
@@ -61,6 +73,16 @@ class AppUser(Entity):
 
     def get_id(self) -> str:
         return str(self.id)
+
+    @classmethod
+    def check(cls, data: dict) -> dict:
+        """A staff account works for named estates, or for all of them (admins and managers always)."""
+        from app.scoping import ALL_ESTATE_ROLES
+
+        if data.get("role") and data.get("role") not in ALL_ESTATE_ROLES and not data.get("all_estates") \
+                and not data.get("estates"):
+            return {"estates": "请选择该用户可访问的项目,或勾选“全部项目”"}
+        return {}
 
     @property
     def roles(self) -> frozenset:

@@ -28,7 +28,7 @@ from schema.people import IdType, Owner, OwnerKind, Ownership, Relation, Residen
 from schema.property import Building, Estate, Unit, UnitStatus, UnitUsage
 from schema.spec import ROLE_LABELS, ROLES
 
-DEMO_PASSWORD = "propdesk123"
+DEMO_PASSWORD = "Propdesk-2026"
 DEMO_ACCOUNTS: list[tuple[str, str, str]] = [(role, ROLE_LABELS[role], DEMO_PASSWORD) for role in ROLES]
 """(username, role label, password) per demo account, for the README."""
 
@@ -299,7 +299,7 @@ def load(seed: int = 2026, ledger: bool = True) -> dict[str, int]:
             for role in ROLES:
                 display, dept, phone = USERS[role]
                 user = AppUser(username=role, display_name=display, role=role, department=departments[dept],
-                               phone=phone, active=True)
+                               phone=phone, active=True, estates=[estate])
                 user.set_password(DEMO_PASSWORD)
                 users[role] = user
             add("app_user", list(users.values()))

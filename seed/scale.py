@@ -58,7 +58,7 @@ MINUTE = 60
 COLUMNS = {
     "department": ("id", "version", "name", "supervisor_name", "phone", "note"),
     "app_user": ("id", "version", "username", "display_name", "password_hash", "role", "department_id", "phone",
-                 "active"),
+                 "all_estates", "session_token", "active"),
     "estate": ("id", "version", "name", "address", "phone", "note"),
     "building": ("id", "version", "estate_id", "name", "floors", "note"),
     "unit": ("id", "version", "building_id", "room_no", "floor", "area", "usage", "status", "fee_rate",
@@ -67,7 +67,8 @@ COLUMNS = {
     "ownership": ("id", "version", "owner_id", "unit_id", "share", "since", "is_primary"),
     "resident": ("id", "version", "unit_id", "name", "relation", "phone", "id_number", "move_in_date",
                  "move_out_date", "note"),
-    "leasable_asset": ("id", "version", "kind", "code", "name", "location", "size", "list_price", "status", "note"),
+    "leasable_asset": ("id", "version", "kind", "code", "name", "estate_id", "location", "size", "list_price", "status",
+                       "note"),
     "lease": ("id", "version", "asset_id", "contract_no", "tenant_name", "tenant_company", "tenant_phone",
               "tenant_id_number", "negotiation_notes", "signed_date", "start_date", "end_date", "rent",
               "billing_cycle", "deposit", "venue_fee", "status", "note"),
@@ -708,7 +709,7 @@ class _Scale:
                 display, dept, phone = USERS[role]
                 next_id += 1
                 users[role] = next_id
-                rows.append((next_id, 1, role, display, self.password_hash, role, depts[dept], phone, True))
+                rows.append((next_id, 1, role, display, self.password_hash, role, depts[dept], phone, True, None, True))
         self.w.write("app_user", rows, drop_indexes=False)
         self.user = users
 
@@ -1181,7 +1182,7 @@ class _Scale:
             lease["id"] = lid
             lease["contract_no"] = f"ZL{year}-{per_year[year]:03d}"
         self.w.write("leasable_asset", [
-            (a["id"], 1, a["kind"], a["code"], a["name"], a["location"], _cents(a["size"]), _cents(a["price"]),
+            (a["id"], 1, a["kind"], a["code"], a["name"], None, a["location"], _cents(a["size"]), _cents(a["price"]),
              a["status"], "暂停招租,待维修" if a["status"] == "disabled" else None) for a in assets])
         self.w.write("lease", [
             (l["id"], 1, l["asset"]["id"], l["contract_no"], l["tenant"], l["company"], l["phone"], l["idn"],

@@ -74,17 +74,43 @@ def ctx(app):
 
 @pytest.fixture
 def users(app):
-    """One active user per role, named after the role."""
+    """One active user per role, named after the role, working for every estate (tests/test_scoping.py
+    binds users to single estates)."""
     from schema.org import AppUser
 
     with app.app_context():
         for role in ROLES:
-            user = AppUser(username=role, display_name=f"测试{role}", role=role, active=True)
+            user = AppUser(username=role, display_name=f"测试{role}", role=role, active=True, all_estates=True)
             user.set_password(PASSWORD)
             db.session.add(user)
         db.session.commit()
         db.session.remove()
     return ROLES
+
+
+ESTATE_A_USERS = {"frontdesk": "clerk_a", "supervisor": "sup_a", "leasing": "lease_a", "maintenance": "maint_a"}
+"""Users working for estate A only, one per estate-bound role (admin and manager see every estate)."""
+
+
+@pytest.fixture
+def estate_worlds(app, users):
+    """Two estates, A and B, with one record of every table each (factories.one_of_each), and the
+    ESTATE_A_USERS: returns (ids in A, ids in B) by table."""
+    from schema.org import AppUser
+    from schema.property import Estate
+
+    from . import factories
+
+    with app.app_context():
+        a, b = factories.one_of_each(), factories.one_of_each()
+        estate_a = db.session.get(Estate, a["estate"])
+        for role, name in ESTATE_A_USERS.items():
+            user = AppUser(username=name, display_name=f"甲{role}", role=role, active=True, estates=[estate_a])
+            user.set_password(PASSWORD)
+            db.session.add(user)
+        db.session.commit()
+        db.session.remove()
+    return a, b
 
 
 class Browser:
@@ -132,6 +158,16 @@ def browser(app):
 def login(app, users):
     """login('frontdesk') -> a Browser logged in as that role."""
     return lambda role: Browser(app).login(role)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The trust suites' figures (tests/security_figures.py), shown even under -q."""
+    from .security_figures import REPORTED
+
+    if REPORTED:
+        terminalreporter.section("security figures")
+        for line in REPORTED:
+            terminalreporter.write_line(line)
 
 
 CHROMIUM = "/usr/bin/chromium"

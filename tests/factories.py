@@ -372,14 +372,15 @@ def saved_view(**kw):
 
 
 def one_of_each() -> dict:
-    """One committed record per registered table (app_user and audit_log exist already)."""
+    """One committed record per registered table (app_user and audit_log exist already), all in one
+    estate (tests/test_scoping.py builds two such worlds)."""
     from schema.ledger import PaymentAllocation
     from schema.org import AppUser, AuditLog
 
     own = ownership()
     ch = charge(unit=own.unit, owner=own.owner)
     pay = payment(unit=own.unit, owner=own.owner)
-    le = lease()
+    le = lease(asset=asset(estate=own.unit.building.estate))
     alloc = PaymentAllocation(payment=pay, charge=ch, amount=Decimal("100.00"))
     db.session.add(alloc)
     records = {"estate": own.unit.building.estate, "building": own.unit.building, "unit": own.unit,
@@ -387,7 +388,8 @@ def one_of_each() -> dict:
                "document": document(owner=own.owner, unit=own.unit), "department": department(),
                "leasable_asset": le.asset, "lease": le, "charge": ch, "payment": pay,
                "payment_allocation": alloc, "dunning": dunning(unit=own.unit),
-               "work_order": work_order(unit=own.unit), "custody_patrol": custody_patrol()}
+               "work_order": work_order(unit=own.unit),
+               "custody_patrol": custody_patrol(custody=custody(unit=own.unit))}
     records["custody"] = records["custody_patrol"].custody
     records["move_in"] = move_in(unit=own.unit, owner=own.owner)
     records["inspection"] = inspection(unit=own.unit)

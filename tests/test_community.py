@@ -389,6 +389,6 @@ def test_event_list_links_to_events_awaiting_archive(login, app):
 def test_garbage_event_ids_are_not_a_server_error(login, app):
     b = login("supervisor")
     assert b.post("/admin/community_event/confirm/approve/?ids=abc", {"ids": "abc"}).status_code == 400
-    assert b.post("/admin/community_event/confirm/approve/?ids=999", {"ids": "999"}).status_code == 302
+    assert b.post("/admin/community_event/confirm/approve/?ids=999", {"ids": "999"}).status_code == 404  # no such event
     assert b.get("/admin/community_event/confirm/nothing/?ids=1").status_code in (403, 404)
 

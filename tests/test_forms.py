@@ -1,6 +1,7 @@
 """Forms: Chinese validation messages on the field, no partial writes, stale-version refusal, audit rows."""
 import json
 import re
+from urllib.parse import quote
 
 from app.extensions import db
 from schema import Owner, Resident, Unit
@@ -142,8 +143,33 @@ def test_garbage_in_urls_is_handled(login):
     b = login("admin")
     assert b.get("/admin/owner/details/?id=abc").status_code == 302
     assert b.get("/admin/owner/edit/?id=1;drop").status_code == 302
-    assert b.get("/admin/owner/?page=abc&sort=zz&desc=q").status_code == 200
+    assert b.get("/admin/owner/?page=abc").status_code == 200
+    # filter and sort arguments the spec does not declare are refused, not silently ignored
+    for query in ("sort=zz", "sort=999", "desc=q", "flt0_999=x", "fltx_0=1", "flt0_nosuch=1", "sort=-1"):
+        assert b.get(f"/admin/owner/?{query}").status_code == 400, query
+        assert b.get(f"/admin/owner/export/csv/?{query}").status_code == 400, query
     resp = b.get("/admin/unit/?flt0_9=not-a-date")
     assert resp.status_code == 200
     assert b.get("/admin/owner/?search=%27%22%3Cscript%3E").status_code == 200
     assert b.get("/admin/owner/export/pdf/").status_code == 404
+
+
+def test_text_filters_match_the_typed_text_literally(app, login):
+    """包含 "_" finds names with an underscore, not every row; "=张" is not read as "equals 张"."""
+    from admin_views.generic import LiteralLike
+
+    with app.app_context():
+        factories.owner(name="张_三")
+        factories.owner(name="李四")
+        factories.owner(name="=张")
+        db.session.commit()
+        view = next(v for v in app.extensions["propdesk_admin"]._views if getattr(v, "endpoint", "") == "owner")
+        with app.test_request_context():
+            key = next(k for k, (_i, f) in view._filter_args.items()
+                       if isinstance(f, LiteralLike) and f.column.key == "name")
+    b = login("admin")
+    for typed, shown, hidden in (("_", "张_三", "李四"), ("=张", "=张", "张_三"), ("%", None, "李四")):
+        html = b.get(f"/admin/owner/?flt0_{key}={quote(typed)}").get_data(as_text=True)
+        assert hidden not in html, typed
+        if shown:
+            assert shown in html, typed

@@ -445,7 +445,7 @@ def test_print_page_is_clean_and_has_the_numbers(login, report_data):
     assert resp.status_code == 200
     html = text_of(resp)
     assert "navbar" not in html and "退出登录" not in html
-    assert "/static/print.css" in html and "window.print()" in html
+    assert "/static/print.css" in html and "data-print" in html and "/static/propdesk_csp.js" in html
     assert "月度统计报表" in html and 'id="report-month">2026-11<' in html
     for title in TITLES:
         assert title in html

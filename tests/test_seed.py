@@ -59,7 +59,7 @@ def test_one_user_per_role_and_all_can_log_in(ctx):
         assert re.fullmatch(r"[\u4e00-\u9fff]{2,4}", user.display_name)
         assert user.check_password(DEMO_PASSWORD)
         assert not user.check_password("wrong-password")
-    assert DEMO_PASSWORD == "propdesk123"
+    assert DEMO_PASSWORD == "Propdesk-2026"
     assert DEMO_ACCOUNTS == [(role, ROLE_LABELS[role], DEMO_PASSWORD) for role in ROLES]
 
 
@@ -136,7 +136,7 @@ def test_documents_have_real_files(app, ctx):
         assert path.is_file(), doc.title
         data = path.read_bytes()
         assert len(data) == doc.size
-        assert storage.sniff(data[:16])[0] == doc.content_type
+        assert storage.sniff(data[:4096], data[-4096:])[0] == doc.content_type
         if doc.content_type == "application/pdf":
             assert data.startswith(b"%PDF-1.4") and doc.title.encode() in data and doc.filename.endswith(".pdf")
             _check_pdf_xref(data)

@@ -166,7 +166,7 @@ def test_events_in_every_status_archived_with_records(seeded):
         assert bool(docs) == (e.status == "archived") and (e.archived_at is not None) == (e.status == "archived")
         for d in docs:
             data = storage.path_for(d.sha256).read_bytes()
-            assert len(data) == d.size and storage.sniff(data[:16])[0] == d.content_type
+            assert len(data) == d.size and storage.sniff(data[:4096], data[-4096:])[0] == d.content_type
             assert d.received_on <= e.archived_at.date() and d.clerk.username == "frontdesk"
     costs = [(e.budget, e.actual_cost) for e in events if e.actual_cost is not None]
     assert len(costs) == 3 and all(abs(a - b) <= b * Decimal("0.2") for b, a in costs)

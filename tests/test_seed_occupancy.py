@@ -175,7 +175,7 @@ def test_move_in_documents_have_real_files(seeded):
         for d in docs:
             assert d.owner_id == m.owner_id and d.unit_id == m.unit_id and d.clerk.username == "frontdesk"
             data = storage.path_for(d.sha256).read_bytes()
-            assert len(data) == d.size and storage.sniff(data[:16])[0] == d.content_type
+            assert len(data) == d.size and storage.sniff(data[:4096], data[-4096:])[0] == d.content_type
 
 
 # ---------------------------------------------------------------- inspections

@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import time
+import zipfile
 from pathlib import Path
 
 from flask import current_app
@@ -23,6 +24,10 @@ MAX_AGE = 24 * 3600
 STALE_LOCK = 15 * 60
 ZIP = b"PK\x03\x04"
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+WORKBOOK_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
+"""What every xlsx package holds (Office Open XML): a zip without them is some other file."""
+UNZIPPED_FACTOR = 50
+"""An xlsx unpacks to at most this many times the upload limit; more is a zip bomb."""
 
 
 def folder() -> Path:
@@ -53,8 +58,10 @@ def xlsx_path(token: str) -> Path:
 
 def save(stream, filename: str, meta: dict) -> str:
     """Copy an upload (checked by size, extension and content) and its metadata; return the token."""
-    name = (filename or "").strip()
-    lower = name.lower()
+    from app.storage import clean_name
+
+    lower = (filename or "").strip().lower()
+    name = clean_name(filename, ".xlsm" if lower.endswith(".xlsm") else ".xlsx")
     if lower.endswith(".xls"):
         raise ImportFileError("不支持 .xls 旧格式:请在 Excel 或 WPS 中“另存为” .xlsx 格式后再上传")
     if lower.endswith(".csv"):
@@ -81,11 +88,26 @@ def save(stream, filename: str, meta: dict) -> str:
             raise ImportFileError("这是 .xls 旧格式或加密的文件:请在 Excel 或 WPS 中“另存为” .xlsx 格式(不加密)后再上传")
         if not head.startswith(ZIP):
             raise ImportFileError("文件内容不是 .xlsx 格式:请上传用 Excel 或 WPS 保存的 .xlsx 文件")
+        check_package(target, most)
         write_meta(token, {**meta, "filename": name[-200:], "size": size, "created": time.time()})
     except BaseException:
         discard(token)
         raise
     return token
+
+
+def check_package(path: Path, most: int) -> None:
+    """Refuse a zip that is not an xlsx workbook, or that would unpack to more than UNZIPPED_FACTOR × the limit."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            entries = package.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ImportFileError("无法读取该文件:压缩结构已损坏,请用 Excel 或 WPS 重新保存为 .xlsx 后上传") from None
+    names = {e.filename for e in entries}
+    if not all(part in names for part in WORKBOOK_PARTS):
+        raise ImportFileError("无法读取该文件:这不是 Excel 工作簿(其中没有工作表),请上传用 Excel 或 WPS 保存的 .xlsx 文件")
+    if sum(e.file_size for e in entries) > most * UNZIPPED_FACTOR:
+        raise ImportFileError("文件解压后过大,不像正常的 Excel 文件:请检查文件,或拆分后分批导入")
 
 
 def write_meta(token: str, meta: dict) -> None:

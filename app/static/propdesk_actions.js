@@ -10,7 +10,7 @@
   modelActions.execute = function (name) {
     if (!box.checked) return original.call(modelActions, name);
     var count = box.getAttribute('data-count');
-    var label = $('a[onclick*="\'' + name + '\'"]').first().text().trim() || name;
+    var label = $('a[data-action="' + name + '"]').first().text().trim() || name;
     var question = box.getAttribute('data-confirm').replace('{count}', count).replace('{action}', label);
     if (!confirm(question)) return false;
     var form = $('#action_form');

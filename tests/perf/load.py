@@ -48,7 +48,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
-DEMO_PASSWORD = "propdesk123"  # seed/demo.py DEMO_PASSWORD (not imported: that would load the app here)
+DEMO_PASSWORD = "Propdesk-2026"  # seed/demo.py DEMO_PASSWORD (not imported: that would load the app here)
 ROLES = ("admin", "supervisor", "frontdesk")  # all three may read every list below and create/edit calls and visitors
 KINDS = ("login", "list", "search", "details", "create_form", "create", "edit_form", "edit")
 MARK = "负载"  # every record this script creates carries it at the start of its title field
