@@ -72,20 +72,36 @@ def ctx(app):
         db.session.remove()
 
 
+FAST_HASH = "pbkdf2:sha256:1000"
+"""Test accounts' password hash method: scrypt (the app's default) costs ~0.3 s a user, ~2 s a test for six."""
+
+
 @pytest.fixture
 def users(app):
     """One active user per role, named after the role, working for every estate (tests/test_scoping.py
     binds users to single estates)."""
+    from werkzeug.security import generate_password_hash
+
     from schema.org import AppUser
 
     with app.app_context():
         for role in ROLES:
-            user = AppUser(username=role, display_name=f"测试{role}", role=role, active=True, all_estates=True)
-            user.set_password(PASSWORD)
-            db.session.add(user)
+            db.session.add(AppUser(username=role, display_name=f"测试{role}", role=role, active=True, all_estates=True,
+                                   password_hash=generate_password_hash(PASSWORD, method=FAST_HASH)))
         db.session.commit()
         db.session.remove()
     return ROLES
+
+
+@pytest.fixture
+def record_ids(app, users):
+    """One committed record of every table (factories.one_of_each): their ids by table."""
+    from . import factories
+
+    with app.app_context():
+        ids = factories.one_of_each()
+        db.session.remove()
+    return ids
 
 
 ESTATE_A_USERS = {"frontdesk": "clerk_a", "supervisor": "sup_a", "leasing": "lease_a", "maintenance": "maint_a"}
@@ -96,6 +112,8 @@ ESTATE_A_USERS = {"frontdesk": "clerk_a", "supervisor": "sup_a", "leasing": "lea
 def estate_worlds(app, users):
     """Two estates, A and B, with one record of every table each (factories.one_of_each), and the
     ESTATE_A_USERS: returns (ids in A, ids in B) by table."""
+    from werkzeug.security import generate_password_hash
+
     from schema.org import AppUser
     from schema.property import Estate
 
@@ -105,9 +123,8 @@ def estate_worlds(app, users):
         a, b = factories.one_of_each(), factories.one_of_each()
         estate_a = db.session.get(Estate, a["estate"])
         for role, name in ESTATE_A_USERS.items():
-            user = AppUser(username=name, display_name=f"甲{role}", role=role, active=True, estates=[estate_a])
-            user.set_password(PASSWORD)
-            db.session.add(user)
+            db.session.add(AppUser(username=name, display_name=f"甲{role}", role=role, active=True, estates=[estate_a],
+                                   password_hash=generate_password_hash(PASSWORD, method=FAST_HASH)))
         db.session.commit()
         db.session.remove()
     return a, b

@@ -213,17 +213,9 @@ def written(before: dict, after: dict) -> bool:
 
 # -- the walker ------------------------------------------------------------------------------------
 @pytest.fixture
-def staff(app):
-    """One active user per role (all estates), with a cheap password hash: the suite's default scrypt
-    costs about two seconds per test for six users, and this walk signs in for each of its ~100 tests."""
+def staff(app, users):
+    """The user ids by role (conftest's `users`: all estates, cheap password hashes)."""
     with app.app_context():
-        for role in ROLES:
-            user = AppUser(username=role, display_name=f"测试{role}", role=role, active=True,
-                           password_hash=generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000"))
-            if hasattr(AppUser, "all_estates"):
-                user.all_estates = True
-            db.session.add(user)
-        db.session.commit()
         staff = Staff({u.username: u.id for u in db.session.scalars(select(AppUser))})
         db.session.remove()
     return staff

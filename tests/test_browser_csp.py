@@ -5,9 +5,7 @@ import os
 
 import pytest
 
-from app.extensions import db
 
-from . import factories
 from .conftest import ARTIFACTS, PASSWORD
 
 pytestmark = [pytest.mark.security, pytest.mark.browser]
@@ -17,14 +15,6 @@ document.addEventListener('securitypolicyviolation', function (e) {
   console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI + ' ' + (e.sample || ''));
 });
 """
-
-
-@pytest.fixture
-def records(app, users):
-    with app.app_context():
-        ids = factories.one_of_each()
-        db.session.remove()
-    return ids
 
 
 @pytest.fixture
@@ -43,7 +33,7 @@ def watched(page):
     return page
 
 
-def test_pages_run_under_the_csp_and_their_controls_work(watched, records):
+def test_pages_run_under_the_csp_and_their_controls_work(watched, record_ids):
     page = watched
     page.goto(page.base_url + "/login")
     page.fill("#username", "admin")
@@ -80,7 +70,7 @@ def test_pages_run_under_the_csp_and_their_controls_work(watched, records):
                            f".length === {before}")
 
     # a details page, and its field filter (details_filter.js)
-    page.goto(page.base_url + f"/admin/unit/details/?id={records['unit']}")
+    page.goto(page.base_url + f"/admin/unit/details/?id={record_ids['unit']}")
     page.locator("#fa_filter").press_sequentially("zzz-no-such-field")
     page.wait_for_function("() => [...document.querySelectorAll('table.searchable tr')]"
                            ".every(tr => tr.style.display === 'none')")

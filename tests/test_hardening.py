@@ -17,7 +17,6 @@ from app import clock, create_app, passwords
 from app.extensions import db
 from schema import REGISTRY
 
-from . import factories
 from .conftest import PASSWORD, Browser, wipe
 from .security_figures import record
 
@@ -73,14 +72,6 @@ def assert_clean_page(resp):
 @pytest.fixture
 def admin(login):
     return login("admin")
-
-
-@pytest.fixture
-def record_ids(app, users):
-    with app.app_context():
-        ids = factories.one_of_each()
-        db.session.remove()
-    return ids
 
 
 @pytest.fixture(scope="module")

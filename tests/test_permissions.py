@@ -10,14 +10,6 @@ from . import factories
 TABLES = {m.__tablename__: m for m in REGISTRY}
 
 
-@pytest.fixture
-def record_ids(app, users):
-    with app.app_context():
-        ids = factories.one_of_each()
-        db.session.remove()
-    return ids
-
-
 OWN_ROWS = {"saved_view"}
 """Tables whose rows belong to a user: each role is checked against a row of its own."""
 

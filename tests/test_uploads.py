@@ -81,25 +81,9 @@ POLYGLOT = b"%PDF-1.4\n<html><body><script>alert(1)</script></body></html>\n%%EO
 
 # -- helpers ----------------------------------------------------------------------------------------
 @pytest.fixture
-def login(app):
-    """conftest's `login` with cheap password hashes: its scrypt costs about two seconds a test for six
-    users, and this module has over a hundred tests."""
-    from werkzeug.security import generate_password_hash
-
-    from schema.org import AppUser
-    from schema.spec import ROLES
-
+def login(app, users):
+    """conftest's `login`, landing on a light page (search) rather than the dashboard."""
     from .conftest import PASSWORD, Browser
-
-    with app.app_context():
-        for role in ROLES:
-            user = AppUser(username=role, display_name=f"测试{role}", role=role, active=True,
-                           password_hash=generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000"))
-            if hasattr(AppUser, "all_estates"):
-                user.all_estates = True
-            db.session.add(user)
-        db.session.commit()
-        db.session.remove()
 
     def sign_in(role):
         b = Browser(app)
