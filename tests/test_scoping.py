@@ -10,6 +10,7 @@ from app import scoping
 from app.extensions import db
 from schema import REGISTRY
 from schema.org import AppUser
+from schema.property import Estate
 
 from . import factories
 from .conftest import ESTATE_A_USERS, Browser
@@ -218,3 +219,18 @@ def test_admins_and_managers_see_every_estate(app, worlds):
             assert scoping.user_estates(user) is None
         unbound = AppUser(username="x", display_name="x", role="frontdesk", active=True)
         assert scoping.user_estates(unbound) == frozenset()
+
+
+def test_imports_reach_only_the_users_estates(app, worlds):
+    """The importer resolves estates, buildings and units through the scoped session: another estate's
+    name is "not found" for a bound user, so nobody imports into an estate that is not theirs."""
+    from .test_import import dry_run, issues, xlsx
+
+    a, b = worlds
+    with app.app_context():
+        name_a, name_b = (db.session.get(Estate, w["estate"]).name for w in (a, b))
+    sup = as_user(app, "sup_a")
+    headers = ["项目", "楼栋", "房号", "建筑面积(㎡)"]
+    refused = issues(dry_run(sup, "unit", xlsx(headers, [[name_b, "9栋", "101", "80"]]), "units.xlsx"))
+    assert [(row, message) for row, _col, _value, message in refused] == [(2, f"找不到项目“{name_b}”")]
+    assert issues(dry_run(sup, "unit", xlsx(headers, [[name_a, "9栋", "101", "80"]]), "units.xlsx")) == []
