@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from app.extensions import db
@@ -13,7 +13,11 @@ _seq = itertools.count(1)
 
 
 def resident_id(born: str = "19900307", region: str = "440305", serial: int | None = None) -> str:
-    body = f"{region}{born}{(serial or next(_seq)) % 1000:03d}"
+    """A valid resident ID; past 999 serials the birth date moves on a day, so ids stay unique in big runs."""
+    n = serial or next(_seq)
+    if n >= 1000:
+        born = (datetime.strptime(born, "%Y%m%d") + timedelta(days=n // 1000)).strftime("%Y%m%d")
+    body = f"{region}{born}{n % 1000:03d}"
     return body + resident_id_check_char(body)
 
 
